@@ -1,0 +1,32 @@
+# Two set-up commands: `make demo` and `make test`. Both create a virtual environment in .venv,
+# install the CPU build of PyTorch first (a bare `torch` requirement would pull a CUDA build),
+# then this package, and run.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_VERSION ?= 2.13.0
+
+.PHONY: install demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/softloc demo
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/bench_losses.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -1,0 +1,151 @@
+"""Argument and tensor validation, masking and reduction shared by every loss.
+
+Conventions (``../design.md``): loss inputs are logits of shape ``(N, C, T)`` or ``(N, T)``;
+targets have the same shape and hold event counts per frame; ``mask`` is an optional boolean
+``(N, T)`` tensor, True on valid steps; ``reduction`` is ``'none'`` (one value per sequence and
+class: ``(N, C)``, or ``(N,)`` for ``(N, T)`` input), ``'mean'`` or ``'sum'`` over those values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Validated loss arguments in the canonical ``(N, C, T)`` layout.
+
+    ``mask`` is ``None`` or a boolean ``(N, T)`` tensor; ``squeeze`` records that the caller gave
+    ``(N, T)`` tensors, so that ``reduction='none'`` returns ``(N,)``.
+    """
+
+    input: Tensor
+    target: Tensor
+    mask: Tensor | None
+    squeeze: bool
+
+    def valid(self) -> Tensor | None:
+        """The mask broadcast to ``(N, 1, T)`` in the input's dtype, or ``None``."""
+        if self.mask is None:
+            return None
+        return self.mask.unsqueeze(1).to(self.input.dtype)
+
+
+def check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def check_probability(value: float, name: str, *, open_low: bool = False) -> float:
+    """A float in [0, 1] (or (0, 1] when ``open_low``); raises naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+    value = float(value)
+    low_ok = value > 0.0 if open_low else value >= 0.0
+    if not (low_ok and value <= 1.0):
+        interval = "(0, 1]" if open_low else "[0, 1]"
+        raise ValueError(f"{name} must lie in {interval}, got {value}")
+    return value
+
+
+def check_positive(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not (value > 0.0 and value < float("inf")):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def check_logits(input: Tensor, name: str = "input") -> None:
+    """Floating tensor of shape (N, T) or (N, C, T) with N, C, T >= 1 and finite values."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of logits, got {type(input).__name__}")
+    if not input.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor of logits, got {input.dtype}")
+    if input.dim() not in (2, 3):
+        raise ValueError(
+            f"{name} must have shape (N, T) or (N, C, T), got {tuple(input.shape)}"
+        )
+    if input.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(input.shape)}")
+    if not bool(torch.isfinite(input).all()):
+        raise ValueError(f"{name} must hold finite logits; found NaN or inf")
+
+
+def prepare(
+    input: Tensor,
+    target: Tensor,
+    mask: Tensor | None,
+    reduction: str,
+    *,
+    counts: bool = False,
+    validate_args: bool = True,
+) -> Batch:
+    """Validate ``input``, ``target``, ``mask``, ``reduction`` and bring them to (N, C, T).
+
+    ``counts=True`` additionally requires integer-valued targets (the counting loss needs whole
+    event counts). With ``validate_args=False`` only the reshaping is done (for hot loops whose
+    arguments were checked once).
+    """
+    if validate_args:
+        check_reduction(reduction)
+        check_logits(input)
+        if not isinstance(target, Tensor):
+            raise TypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
+        if target.shape != input.shape:
+            raise ValueError(
+                f"target must have the shape of input {tuple(input.shape)}, "
+                f"got {tuple(target.shape)}"
+            )
+        if target.is_complex():
+            raise TypeError("target must be real, got a complex tensor")
+        if target.dtype == torch.bool:
+            target = target.to(input.dtype)
+        if not bool(torch.isfinite(target).all()):
+            raise ValueError("target must be finite; found NaN or inf")
+        if bool((target < 0).any()):
+            raise ValueError("target must hold event counts >= 0; found negative values")
+        if counts and target.is_floating_point() and bool((target != target.round()).any()):
+            raise ValueError("target must hold whole event counts; found non-integer values")
+    squeeze = input.dim() == 2
+    if squeeze:
+        input = input.unsqueeze(1)
+        target = target.unsqueeze(1)
+    target = target.to(input.dtype)
+    if mask is not None:
+        if validate_args:
+            mask = check_mask(mask, input.shape[0], input.shape[-1])
+        mask = mask.to(device=input.device, dtype=torch.bool)
+    return Batch(input, target, mask, squeeze)
+
+
+def check_mask(mask: Tensor, n: int, t: int) -> Tensor:
+    """Boolean (N, T) mask with at least one valid step per row."""
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"mask must be a torch.Tensor of booleans, got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"mask must have dtype torch.bool, got {mask.dtype}")
+    if mask.shape != (n, t):
+        raise ValueError(f"mask must have shape (N, T) = {(n, t)}, got {tuple(mask.shape)}")
+    empty = ~mask.any(dim=1)
+    if bool(empty.any()):
+        rows = torch.nonzero(empty).flatten().tolist()[:5]
+        raise ValueError(f"mask must have at least one valid step per sequence; rows {rows} have none")
+    return mask
+
+
+def reduce(loss: Tensor, reduction: str, squeeze: bool) -> Tensor:
+    """Reduce per-(sequence, class) values ``(N, C)`` as ``reduction`` says."""
+    if reduction == "none":
+        return loss.squeeze(1) if squeeze else loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")

@@ -1,0 +1,92 @@
+"""Soft localization learning loss L_SLL (paper Eq. 11, with E = identity as in Eq. 19).
+
+For one sequence and class, with ``p = sigmoid(input)``, labels ``y`` and a unit-sum Gaussian
+``Phi`` of standard deviation ``softness`` frames::
+
+    L_SLL(p, y) = sum_t ((Phi * p)_t - (Phi * y)_t) ** 2 = sum_t ((Phi * (p - y))_t) ** 2
+
+Signals are zero outside ``[0, T)`` (and on masked steps), the sum runs over the valid steps,
+and smoothing never leaks across padding: padded steps change neither the loss nor the gradients.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ._utils import Batch, prepare, reduce
+from .smoothing import DEFAULT_TRUNCATE, check_softness, gaussian_smooth
+
+__all__ = ["soft_localization_loss", "SoftLocalizationLoss"]
+
+
+def _per_sequence(batch: Batch, softness: float | Tensor, truncate: float) -> Tensor:
+    """L_SLL for each (sequence, class): ``(N, C)``."""
+    difference = torch.sigmoid(batch.input) - batch.target
+    valid = batch.valid()
+    if valid is not None:
+        difference = difference * valid
+    smoothed = gaussian_smooth(difference, softness, truncate=truncate)
+    squared = smoothed.square()
+    if valid is not None:
+        squared = squared * valid
+    return squared.sum(dim=-1)
+
+
+def soft_localization_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    softness: float | Tensor,
+    mask: Tensor | None = None,
+    reduction: str = "mean",
+    truncate: float = DEFAULT_TRUNCATE,
+) -> Tensor:
+    """Soft localization loss L_SLL (Eq. 11, E = id): squared error of Gaussian-smoothed signals.
+
+    Parameters
+    ----------
+    input:
+        Logits ``(N, C, T)`` or ``(N, T)``.
+    target:
+        Event counts per frame, same shape (normally 0/1; any value >= 0 is accepted).
+    softness:
+        Gaussian standard deviation s_M in frames: a float or a ``(C,)`` tensor.
+    mask:
+        Optional boolean ``(N, T)``, True on valid steps.
+    reduction:
+        ``'none'`` -> ``(N, C)`` (``(N,)`` for 2-D input), ``'mean'`` or ``'sum'`` over those.
+    truncate:
+        Kernel radius in standard deviations.
+
+    Examples
+    --------
+    >>> target = torch.zeros(1, 50); target[0, 20] = 1.0
+    >>> on_time = torch.full((1, 50), -30.0); on_time[0, 20] = 30.0
+    >>> late = torch.full((1, 50), -30.0); late[0, 23] = 30.0
+    >>> a = soft_localization_loss(on_time, target, softness=3.0)
+    >>> b = soft_localization_loss(late, target, softness=3.0)
+    >>> bool(a < 1e-12), bool(0 < b < 0.1)
+    (True, True)
+    """
+    batch = prepare(input, target, mask, reduction)
+    softness = check_softness(softness, batch.input.shape[1])
+    return reduce(_per_sequence(batch, softness, truncate), reduction, batch.squeeze)
+
+
+class SoftLocalizationLoss(nn.Module):
+    """Module form of :func:`soft_localization_loss`; stores ``softness`` and ``reduction``."""
+
+    def __init__(
+        self, softness: float | Tensor, reduction: str = "mean", truncate: float = DEFAULT_TRUNCATE
+    ) -> None:
+        super().__init__()
+        self.softness = check_softness(softness)
+        self.reduction = reduction
+        self.truncate = truncate
+
+    def forward(self, input: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+        return soft_localization_loss(
+            input, target, softness=self.softness, mask=mask, reduction=self.reduction,
+            truncate=self.truncate,
+        )
