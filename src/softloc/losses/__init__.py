@@ -19,6 +19,7 @@ from .baselines import (
     label_smoothing_se_loss,
     stepwise_ce_loss,
 )
+from .initialization import init_no_event_bias_, no_event_bias
 from .poisson_binomial import CountingLoss, count_log_pmf, counting_loss, kernel_available
 from .smoothing import gaussian_kernel, gaussian_smooth
 from .soft_localization import SoftLocalizationLoss, soft_localization_loss
@@ -41,9 +42,11 @@ __all__ = [
     "extended_target_loss",
     "gaussian_kernel",
     "gaussian_smooth",
+    "init_no_event_bias_",
     "kernel_available",
     "label_smoothing_ce_loss",
     "label_smoothing_se_loss",
+    "no_event_bias",
     "soft_localization_loss",
     "softloc_loss",
     "stepwise_ce_loss",

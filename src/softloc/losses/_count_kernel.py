@@ -32,10 +32,15 @@ _FLAG_SETS = (
     ["-O3", "-ffast-math", "-fopenmp"],
     ["-O3", "-ffast-math"],
 )
+# Status codes of the kernel and the error each one becomes.
 _ERRORS = {
-    1: "a count is larger than the number of valid steps",
-    2: "out of memory",
-    3: "the count probability underflowed",
+    1: (ValueError, "input must hold finite logits; found NaN or inf in row {row}"),
+    2: (ValueError, "target must hold whole event counts >= 0; found a negative, non-integer or "
+                    "non-finite value in row {row}"),
+    3: (ValueError, "target holds more events than valid steps in row {row}; such a count "
+                    "cannot happen"),
+    4: (MemoryError, "out of memory in the counting kernel (row {row})"),
+    5: (RuntimeError, "the count probability underflowed in row {row}"),
 }
 
 _lock = threading.Lock()
@@ -114,48 +119,54 @@ def load() -> ctypes.CDLL | None:
                 lib = ctypes.CDLL(str(path))
             except OSError:
                 continue
-            for name in ("softloc_count_nll_f32", "softloc_count_nll_f64"):
-                fn = getattr(lib, name)
-                fn.restype = ctypes.c_int
-                fn.argtypes = [
-                    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
-                    ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
-                ]
+            fn = lib.softloc_count_nll
+            fn.restype = ctypes.c_int
+            fn.argtypes = [
+                ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int64,
+                ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
+                ctypes.POINTER(ctypes.c_int64),
+            ]
             _loaded = lib
             return _loaded
         return None
 
 
 def count_nll(
-    logits: Tensor, mask: Tensor | None, counts: Tensor, classes: int, need_grad: bool
+    logits: Tensor, target: Tensor, mask: Tensor | None, classes: int, need_grad: bool
 ) -> tuple[Tensor, Tensor | None]:
-    """Run the kernel on CPU ``logits`` ``(R, T)`` (float32 or float64).
+    """Run the kernel on CPU ``logits`` and ``target`` ``(R, T)`` (float32 or float64).
 
     ``mask`` is ``None`` or a bool ``(R // classes, T)`` tensor shared by the ``classes``
-    consecutive rows of a sequence; ``counts`` holds one whole count per row.
+    consecutive rows of a sequence. The kernel validates the values itself (finite logits;
+    finite, whole, non-negative targets; counts <= valid steps) and raises ``ValueError``.
     Returns the loss ``(R,)`` in float64 and, if asked, d loss / d logits ``(R, T)``.
     """
     lib = load()
     if lib is None:
         raise RuntimeError("the compiled counting kernel is not available")
     logits = logits.contiguous()
+    target = target.to(logits.dtype).contiguous()
     rows, length = logits.shape
-    fn = lib.softloc_count_nll_f32 if logits.dtype == torch.float32 else lib.softloc_count_nll_f64
-    counts = counts.to(torch.int64).contiguous()
-    mask_u8 = mask.to(torch.uint8).contiguous() if mask is not None else None
+    if mask is not None:
+        mask = mask.to(torch.bool).contiguous()  # one byte per step, 0 or 1
     loss = torch.empty(rows, dtype=torch.float64)
     grad = torch.empty_like(logits) if need_grad else None
-    status = fn(
+    error_row = ctypes.c_int64(-1)
+    status = lib.softloc_count_nll(
         logits.data_ptr(),
-        mask_u8.data_ptr() if mask_u8 is not None else None,
-        counts.data_ptr(),
+        target.data_ptr(),
+        int(logits.dtype == torch.float64),
+        mask.data_ptr() if mask is not None else None,
         rows,
         length,
         classes,
         loss.data_ptr(),
         grad.data_ptr() if grad is not None else None,
         torch.get_num_threads(),
+        ctypes.byref(error_row),
     )
     if status != 0:
-        raise RuntimeError(f"counting kernel failed: {_ERRORS.get(status, status)}")
+        kind, message = _ERRORS.get(status, (RuntimeError, f"counting kernel status {status}"))
+        row = error_row.value
+        raise kind(message.format(row=f"{row} (sequence {row // classes}, class {row % classes})"))
     return loss, grad

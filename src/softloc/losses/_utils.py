@@ -62,7 +62,7 @@ def check_positive(value: float, name: str) -> float:
     return value
 
 
-def check_logits(input: Tensor, name: str = "input") -> None:
+def check_logits(input: Tensor, name: str = "input", *, check_values: bool = True) -> None:
     """Floating tensor of shape (N, T) or (N, C, T) with N, C, T >= 1 and finite values."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of logits, got {type(input).__name__}")
@@ -74,7 +74,7 @@ def check_logits(input: Tensor, name: str = "input") -> None:
         )
     if input.numel() == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(input.shape)}")
-    if not bool(torch.isfinite(input).all()):
+    if check_values and not bool(torch.isfinite(input).all()):
         raise ValueError(f"{name} must hold finite logits; found NaN or inf")
 
 
@@ -86,16 +86,18 @@ def prepare(
     *,
     counts: bool = False,
     validate_args: bool = True,
+    check_values: bool = True,
 ) -> Batch:
     """Validate ``input``, ``target``, ``mask``, ``reduction`` and bring them to (N, C, T).
 
     ``counts=True`` additionally requires integer-valued targets (the counting loss needs whole
     event counts). With ``validate_args=False`` only the reshaping is done (for hot loops whose
-    arguments were checked once).
+    arguments were checked once); ``check_values=False`` checks types and shapes but leaves the
+    scans over values to a caller that does them itself (the compiled counting kernel).
     """
     if validate_args:
         check_reduction(reduction)
-        check_logits(input)
+        check_logits(input, check_values=check_values)
         if not isinstance(target, Tensor):
             raise TypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
         if target.shape != input.shape:
@@ -107,6 +109,7 @@ def prepare(
             raise TypeError("target must be real, got a complex tensor")
         if target.dtype == torch.bool:
             target = target.to(input.dtype)
+    if validate_args and check_values:
         if not bool(torch.isfinite(target).all()):
             raise ValueError("target must be finite; found NaN or inf")
         if bool((target < 0).any()):

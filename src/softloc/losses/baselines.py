@@ -223,7 +223,9 @@ def extended_target_loss(
     True
     """
     batch = prepare(input, target, mask, reduction)
-    widened = extend_targets(batch.target, width)
+    valid = batch.valid()
+    # Padded steps hold no events: their targets must not widen into valid steps.
+    widened = extend_targets(batch.target * valid if valid is not None else batch.target, width)
     return reduce(_ce(batch, widened, pos_weight), reduction, batch.squeeze)
 
 

@@ -205,13 +205,16 @@ def _counting_nll_torch(rows: Tensor, row_mask: Tensor | None, counts: Tensor) -
     max_count = int(counts.max())
     coefficients = _tree_product(leaves, max_count, _multiply_linear, (1.0, 0.0))
     p_c = coefficients.gather(1, counts.to(torch.int64)[:, None]).squeeze(1)
-    shift = ((nn.functional.softplus(v) - nn.functional.softplus(x)) * valid).sum(dim=1)
-    tilted = theta * counts.to(work) - shift - torch.log(p_c)
-    # Closed forms where tilting cannot centre the count: c = 0 and c = n.
+    # Closed forms where tilting cannot centre the count: c = 0 and c = n. Their rows take
+    # P = 1 in the tilted branch so that no log(0) sends NaN gradients through torch.where.
     n = valid.sum(dim=1)
-    none = (nn.functional.softplus(x) * valid).sum(dim=1)
-    every = (nn.functional.softplus(-x) * valid).sum(dim=1)
     interior = (counts > 0) & (counts < n)
+    p_c = torch.where(interior, p_c, torch.ones_like(p_c))
+    # softplus(z) = -logsigmoid(-z): F.softplus is linear above 20, which drops e^-20 terms.
+    shift = ((nn.functional.logsigmoid(-x) - nn.functional.logsigmoid(-v)) * valid).sum(dim=1)
+    tilted = theta * counts.to(work) - shift - torch.log(p_c)
+    none = -(nn.functional.logsigmoid(-x) * valid).sum(dim=1)
+    every = -(nn.functional.logsigmoid(x) * valid).sum(dim=1)
     loss = torch.where(counts == 0, none, torch.where(interior, tilted, every))
     return loss.to(rows.dtype)
 
@@ -220,9 +223,9 @@ class _KernelCountingNLL(torch.autograd.Function):
     """-log P(K = c) per row with the gradient from the compiled kernel."""
 
     @staticmethod
-    def forward(ctx, rows: Tensor, mask: Tensor | None, counts: Tensor, classes: int) -> Tensor:
+    def forward(ctx, rows: Tensor, target: Tensor, mask: Tensor | None, classes: int) -> Tensor:
         loss, grad = _count_kernel.count_nll(
-            rows.detach(), mask, counts, classes, need_grad=rows.requires_grad
+            rows.detach(), target, mask, classes, need_grad=rows.requires_grad
         )
         ctx.save_for_backward(grad if grad is not None else torch.empty(0))
         return loss.to(rows.dtype)
@@ -279,12 +282,21 @@ def counting_loss(
     >>> round(float(counting_loss(torch.zeros(1, 4), target)), 4)  # -log(6/16)
     0.9808
     """
-    batch = prepare(input, target, mask, reduction, counts=True, validate_args=validate_args)
-    x, valid = batch.input, batch.valid()
+    kernel = _use_kernel(input)
+    # The kernel checks values (finite logits, whole counts, counts <= steps) in its own pass.
+    batch = prepare(input, target, mask, reduction, counts=True,
+                    validate_args=validate_args, check_values=not kernel)
+    x = batch.input
+    n, c, t = x.shape
+    if kernel:
+        per_row = _KernelCountingNLL.apply(x.reshape(n * c, t), batch.target.reshape(n * c, t),
+                                           batch.mask, c)
+        return reduce(per_row.reshape(n, c), reduction, batch.squeeze)
+    valid = batch.valid()
     counts = (batch.target * valid if valid is not None else batch.target).sum(dim=-1)
     counts = counts.round().to(torch.int64)
     if validate_args:
-        steps = batch.mask.sum(dim=1, keepdim=True) if batch.mask is not None else x.shape[-1]
+        steps = batch.mask.sum(dim=1, keepdim=True) if batch.mask is not None else t
         too_many = counts > steps
         if bool(too_many.any()):
             where = torch.nonzero(too_many)[0].tolist()
@@ -292,13 +304,8 @@ def counting_loss(
                 f"target holds more events than valid steps (sequence {where[0]}, class "
                 f"{where[1]}: count {int(counts[tuple(where)])}); such a count cannot happen"
             )
-    n, c, t = x.shape
-    if _use_kernel(x):
-        rows = x.reshape(n * c, t)
-        per_row = _KernelCountingNLL.apply(rows, batch.mask, counts.reshape(-1).cpu(), c)
-    else:
-        rows, row_mask = _rows(x, batch.mask)
-        per_row = _counting_nll_torch(rows, row_mask, counts.reshape(-1))
+    rows, row_mask = _rows(x, batch.mask)
+    per_row = _counting_nll_torch(rows, row_mask, counts.reshape(-1))
     return reduce(per_row.reshape(n, c), reduction, batch.squeeze)
 
 

@@ -30,6 +30,8 @@ DEFAULT_TRUNCATE = 4.0
 def check_softness(softness: float | Tensor, num_classes: int | None = None) -> float | Tensor:
     """Validate ``softness``: a finite float > 0, or a ``(C,)`` tensor of such values."""
     if isinstance(softness, Tensor):
+        if softness.dtype == torch.bool or softness.is_complex():
+            raise TypeError(f"softness must be a real (non-bool) tensor, got {softness.dtype}")
         if softness.dim() == 0:
             softness = float(softness)
         else:

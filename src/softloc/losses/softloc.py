@@ -97,6 +97,7 @@ def softloc_loss(
 
     Examples
     --------
+    >>> import torch
     >>> target = torch.zeros(2, 3, 100); target[:, :, 40] = 1
     >>> logits = torch.full((2, 3, 100), -8.0, requires_grad=True)
     >>> loss = softloc_loss(logits, target, softness=5.0, alpha=0.2)
@@ -110,9 +111,8 @@ def softloc_loss(
     if alpha < 1.0:
         total = (1.0 - alpha) * _per_sequence(batch, softness, truncate)
     if alpha > 0.0:
-        counting = counting_loss(
-            batch.input, batch.target, mask=batch.mask, reduction="none", validate_args=False
-        )
+        # Validated call (the default): rejects counts larger than the number of valid steps.
+        counting = counting_loss(batch.input, batch.target, mask=batch.mask, reduction="none")
         total = total + alpha * counting
     return reduce(total, reduction, batch.squeeze)
 
@@ -130,6 +130,7 @@ class SoftLocLoss(nn.Module):
 
     Examples
     --------
+    >>> import torch
     >>> criterion = SoftLocLoss(softness=3.0, alpha=AlphaSchedule.paper())
     >>> target = torch.zeros(4, 50); target[:, 10] = 1
     >>> loss = criterion(torch.zeros(4, 50), target, step=0)

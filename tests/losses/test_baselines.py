@@ -1,0 +1,636 @@
+"""Tests for softloc.losses.baselines against independent numpy float64 formulas.
+
+* L_CE (Eq. 2): ``-sum_t [w y_t log p_t + (1 - y_t) log(1 - p_t)]``, ``y`` clipped to 1.
+* L_LS|CE (Eq. 6): L_CE against ``Phi * y`` (clipped to [0, 1]).
+* L_LS|SE (Eq. 7): ``sum_t (p_t - (Phi * y)_t) ** 2``.
+* soft bootstrapping (Reed et al. 2014): CE against ``beta y + (1 - beta) p``, p not detached.
+* extended targets: L_CE against labels widened forward to ``width`` frames from each event.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from softloc.losses import (
+    BootstrapLoss,
+    ExtendedTargetLoss,
+    LabelSmoothingCELoss,
+    LabelSmoothingSELoss,
+    StepwiseCELoss,
+    bootstrap_loss,
+    extend_targets,
+    extended_target_loss,
+    label_smoothing_ce_loss,
+    label_smoothing_se_loss,
+    stepwise_ce_loss,
+)
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    # Tiny tensors: intra-op threads only add overhead (and stall badly on a loaded machine).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# ----------------------------------------------------------------------------------------------
+# Independent numpy references (one sequence, one class: 1-D arrays)
+# ----------------------------------------------------------------------------------------------
+
+
+def np_sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def np_log_sigmoid(x):
+    return -np.logaddexp(0.0, -x)
+
+
+def np_kernel(softness: float, truncate: float = 4.0) -> np.ndarray:
+    r = int(math.ceil(truncate * softness))
+    k = np.arange(-r, r + 1, dtype=np.float64)
+    w = np.exp(-(k**2) / (2.0 * softness**2))
+    return w / w.sum()
+
+
+def np_same(signal, kernel):
+    r = (len(kernel) - 1) // 2
+    return np.convolve(signal, kernel, mode="full")[r : r + len(signal)]
+
+
+def np_ce(logits, soft_target, pos_weight=1.0):
+    """Eq. 2 with a weight on the positive term; soft_target in [0, 1]."""
+    return float(
+        -np.sum(pos_weight * soft_target * np_log_sigmoid(logits)
+                + (1.0 - soft_target) * np_log_sigmoid(-logits))
+    )
+
+
+def np_smoothed_labels(target, softness, kernel_norm="sum", truncate=4.0):
+    k = np_kernel(softness, truncate)
+    smoothed = np_same(np.minimum(target, 1.0), k)
+    if kernel_norm == "max":
+        smoothed = smoothed / k.max()
+    return np.clip(smoothed, 0.0, 1.0)
+
+
+def np_stepwise_ce(logits, target, pos_weight=1.0):
+    return np_ce(logits, np.minimum(target, 1.0), pos_weight)
+
+
+def np_ls_ce(logits, target, softness, pos_weight=1.0, kernel_norm="sum"):
+    return np_ce(logits, np_smoothed_labels(target, softness, kernel_norm), pos_weight)
+
+
+def np_ls_se(logits, target, softness, kernel_norm="sum"):
+    return float(np.sum((np_sigmoid(logits) - np_smoothed_labels(target, softness, kernel_norm)) ** 2))
+
+
+def np_bootstrap(logits, target, beta):
+    y = np.minimum(target, 1.0)
+    p = np_sigmoid(logits)
+    s = beta * y + (1.0 - beta) * p
+    return float(-np.sum(s * np_log_sigmoid(logits) + (1.0 - s) * np_log_sigmoid(-logits)))
+
+
+def np_bootstrap_grad(logits, target, beta):
+    """d/dl of the non-detached per-step loss: p - s - (1 - beta) p (1 - p) l."""
+    y = np.minimum(target, 1.0)
+    p = np_sigmoid(logits)
+    s = beta * y + (1.0 - beta) * p
+    return p - s - (1.0 - beta) * p * (1.0 - p) * logits
+
+
+def np_extend(target, width):
+    out = np.zeros(len(target))
+    for t in range(len(target)):
+        if target[t] > 0:
+            out[t : t + width] = 1.0
+    return out
+
+
+def np_extended(logits, target, width, pos_weight=1.0):
+    return np_ce(logits, np_extend(target, width), pos_weight)
+
+
+def per_sequence(ref, logits: np.ndarray, target: np.ndarray, per_class=None, **kwargs):
+    """Apply a 1-D reference to every (sequence, class) of (N, C, T) arrays -> (N, C).
+
+    ``per_class`` maps a keyword to a list of per-class values."""
+    n, c, _ = logits.shape
+    out = np.zeros((n, c))
+    for i in range(n):
+        for j in range(c):
+            extra = dict(kwargs)
+            for key, values in (per_class or {}).items():
+                extra[key] = values[j]
+            out[i, j] = ref(logits[i, j], target[i, j], **extra)
+    return out
+
+
+def random_case(seed, n=2, c=3, t=20, dtype=torch.float64, counts=False):
+    g = torch.Generator().manual_seed(seed)
+    logits = (3 * torch.randn(n, c, t, generator=g)).to(dtype)
+    target = (torch.rand(n, c, t, generator=g) < 0.2).to(dtype)
+    if counts:
+        target = target * torch.randint(1, 3, (n, c, t), generator=g).to(dtype)
+    return logits, target
+
+
+# ----------------------------------------------------------------------------------------------
+# A table of (functional, module factory, numpy reference, keyword arguments)
+# ----------------------------------------------------------------------------------------------
+
+CASES = {
+    "ce": (stepwise_ce_loss, lambda **kw: StepwiseCELoss(**kw), np_stepwise_ce, {}),
+    "ce_pos_weight": (
+        stepwise_ce_loss, lambda **kw: StepwiseCELoss(**kw), np_stepwise_ce, {"pos_weight": 3.5}
+    ),
+    "ls_ce": (
+        label_smoothing_ce_loss, lambda **kw: LabelSmoothingCELoss(**kw), np_ls_ce,
+        {"softness": 1.5},
+    ),
+    "ls_ce_max_pos_weight": (
+        label_smoothing_ce_loss, lambda **kw: LabelSmoothingCELoss(**kw), np_ls_ce,
+        {"softness": 2.0, "kernel_norm": "max", "pos_weight": 2.0},
+    ),
+    "ls_se": (
+        label_smoothing_se_loss, lambda **kw: LabelSmoothingSELoss(**kw), np_ls_se,
+        {"softness": 2.5},
+    ),
+    "ls_se_max": (
+        label_smoothing_se_loss, lambda **kw: LabelSmoothingSELoss(**kw), np_ls_se,
+        {"softness": 0.7, "kernel_norm": "max"},
+    ),
+    "bootstrap": (bootstrap_loss, lambda **kw: BootstrapLoss(**kw), np_bootstrap, {"beta": 0.95}),
+    "bootstrap_half": (
+        bootstrap_loss, lambda **kw: BootstrapLoss(**kw), np_bootstrap, {"beta": 0.5}
+    ),
+    "extended": (
+        extended_target_loss, lambda **kw: ExtendedTargetLoss(**kw), np_extended, {"width": 3}
+    ),
+    "extended_pos_weight": (
+        extended_target_loss, lambda **kw: ExtendedTargetLoss(**kw), np_extended,
+        {"width": 2, "pos_weight": 0.5},
+    ),
+}
+CASE_IDS = list(CASES)
+
+
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_matches_numpy_reference(case):
+    functional, _, ref, kwargs = CASES[case]
+    logits, target = random_case(1, counts=True)  # counts of 2 are positive frames
+    out = functional(logits, target, reduction="none", **kwargs)
+    assert out.shape == (2, 3) and out.dtype == torch.float64
+    expected = per_sequence(ref, logits.numpy(), target.numpy(), **kwargs)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_float32_matches_numpy_reference(case):
+    functional, _, ref, kwargs = CASES[case]
+    logits, target = random_case(2, dtype=torch.float32)
+    out = functional(logits, target, reduction="none", **kwargs)
+    assert out.dtype == torch.float32
+    expected = per_sequence(ref, logits.double().numpy(), target.double().numpy(), **kwargs)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_two_dimensional_input(case):
+    functional, _, _, kwargs = CASES[case]
+    logits, target = random_case(3, c=1)
+    three = functional(logits, target, reduction="none", **kwargs)
+    two = functional(logits[:, 0], target[:, 0], reduction="none", **kwargs)
+    assert two.shape == (2,)
+    torch.testing.assert_close(two, three[:, 0])
+
+
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_reductions(case):
+    functional, _, _, kwargs = CASES[case]
+    logits, target = random_case(4)
+    none = functional(logits, target, reduction="none", **kwargs)
+    assert none.shape == (2, 3)
+    torch.testing.assert_close(functional(logits, target, **kwargs), none.mean())
+    torch.testing.assert_close(functional(logits, target, reduction="mean", **kwargs), none.mean())
+    torch.testing.assert_close(functional(logits, target, reduction="sum", **kwargs), none.sum())
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_module_equals_functional(case, reduction):
+    functional, module_factory, _, kwargs = CASES[case]
+    logits, target = random_case(5)
+    mask = torch.ones(2, 20, dtype=torch.bool)
+    mask[0, 14:] = False
+    module = module_factory(reduction=reduction, **kwargs)
+    for m in (None, mask):
+        torch.testing.assert_close(
+            module(logits, target, m),
+            functional(logits, target, mask=m, reduction=reduction, **kwargs),
+            rtol=0,
+            atol=0,
+        )
+
+
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_gradcheck_float64(case):
+    functional, _, _, kwargs = CASES[case]
+    logits, target = random_case(6, n=2, c=2, t=7)
+    logits.requires_grad_(True)
+    mask = torch.ones(2, 7, dtype=torch.bool)
+    mask[1, 4:] = False
+    for m in (None, mask):
+        assert torch.autograd.gradcheck(
+            lambda x: functional(x, target, mask=m, reduction="none", **kwargs), (logits,)
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Masks: padded == unpadded
+# ----------------------------------------------------------------------------------------------
+
+
+def _padded_batch(lengths, c, t_max, seed, side):
+    g = torch.Generator().manual_seed(seed)
+    seqs_x, seqs_y = [], []
+    x = 50 * torch.rand(len(lengths), c, t_max, generator=g, dtype=torch.float64) - 25  # garbage
+    y = torch.randint(0, 3, (len(lengths), c, t_max), generator=g).to(torch.float64)  # garbage
+    mask = torch.zeros(len(lengths), t_max, dtype=torch.bool)
+    for i, length in enumerate(lengths):
+        xi = 3 * torch.randn(1, c, length, generator=g, dtype=torch.float64)
+        yi = (torch.rand(1, c, length, generator=g) < 0.25).to(torch.float64)
+        sl = slice(0, length) if side == "right" else slice(t_max - length, t_max)
+        x[i, :, sl], y[i, :, sl], mask[i, sl] = xi[0], yi[0], True
+        seqs_x.append(xi)
+        seqs_y.append(yi)
+    return x, y, mask, seqs_x, seqs_y
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_padded_equals_unpadded(case, side):
+    functional, _, ref, kwargs = CASES[case]
+    lengths, c, t_max = [5, 14, 2, 9], 2, 14
+    x, y, mask, seqs_x, seqs_y = _padded_batch(lengths, c, t_max, seed=7, side=side)
+    x.requires_grad_(True)
+    padded = functional(x, y, mask=mask, reduction="none", **kwargs)
+    padded.sum().backward()
+    for i in range(len(lengths)):
+        xi = seqs_x[i].clone().requires_grad_(True)
+        alone = functional(xi, seqs_y[i], reduction="none", **kwargs)
+        alone.sum().backward()
+        torch.testing.assert_close(padded[i], alone[0], rtol=1e-10, atol=1e-12)
+        expected = per_sequence(ref, seqs_x[i].numpy(), seqs_y[i].numpy(), **kwargs)[0]
+        np.testing.assert_allclose(padded[i].detach().numpy(), expected, rtol=1e-10, atol=1e-12)
+        valid = mask[i]
+        torch.testing.assert_close(x.grad[i][:, valid], xi.grad[0], rtol=1e-10, atol=1e-12)
+        assert bool((x.grad[i][:, ~valid] == 0).all())
+
+
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_full_mask_equals_no_mask(case):
+    functional, _, _, kwargs = CASES[case]
+    logits, target = random_case(8)
+    full = torch.ones(2, 20, dtype=torch.bool)
+    torch.testing.assert_close(
+        functional(logits, target, mask=full, reduction="none", **kwargs),
+        functional(logits, target, reduction="none", **kwargs),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Loss-specific checks
+# ----------------------------------------------------------------------------------------------
+
+
+def test_stepwise_ce_equals_torch_bce():
+    logits, target = random_case(9)
+    out = stepwise_ce_loss(logits, target, reduction="sum")
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="sum")
+    torch.testing.assert_close(out, expected)
+    assert float(stepwise_ce_loss(torch.zeros(1, 3), torch.tensor([[0.0, 1.0, 0.0]]))) == (
+        pytest.approx(3 * math.log(2), rel=1e-6)
+    )
+
+
+def test_stepwise_ce_counts_clip_to_one():
+    logits, target = random_case(10, counts=True)
+    assert float(target.max()) == 2.0
+    torch.testing.assert_close(
+        stepwise_ce_loss(logits, target, reduction="none"),
+        stepwise_ce_loss(logits, target.clamp(max=1), reduction="none"),
+    )
+
+
+@pytest.mark.parametrize("pos_weight", [
+    torch.tensor([0.5, 2.0, 7.0], dtype=torch.float64), torch.tensor(2.5), 4, 0.25
+])
+@pytest.mark.parametrize("which", ["ce", "ls_ce", "extended"])
+def test_pos_weight_forms(pos_weight, which):
+    functional, ref = {
+        "ce": (stepwise_ce_loss, np_stepwise_ce),
+        "ls_ce": (lambda *a, **k: label_smoothing_ce_loss(*a, softness=1.5, **k),
+                  lambda l, y, pos_weight: np_ls_ce(l, y, 1.5, pos_weight)),
+        "extended": (lambda *a, **k: extended_target_loss(*a, width=2, **k),
+                     lambda l, y, pos_weight: np_extended(l, y, 2, pos_weight)),
+    }[which]
+    logits, target = random_case(11)
+    out = functional(logits, target, pos_weight=pos_weight, reduction="none")
+    if isinstance(pos_weight, torch.Tensor) and pos_weight.dim() == 1:
+        expected = per_sequence(ref, logits.numpy(), target.numpy(),
+                                per_class={"pos_weight": pos_weight.tolist()})
+    else:
+        expected = per_sequence(ref, logits.numpy(), target.numpy(), pos_weight=float(pos_weight))
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_pos_weight_one_equals_none():
+    logits, target = random_case(12)
+    torch.testing.assert_close(
+        stepwise_ce_loss(logits, target, pos_weight=1.0), stepwise_ce_loss(logits, target)
+    )
+
+
+@pytest.mark.parametrize("kernel_norm", ["sum", "max"])
+def test_label_smoothing_per_class_softness(kernel_norm):
+    logits, target = random_case(13)
+    softness = [0.5, 1.5, 4.0]
+    s = torch.tensor(softness, dtype=torch.float64)
+    ce = label_smoothing_ce_loss(logits, target, softness=s, kernel_norm=kernel_norm,
+                                 reduction="none")
+    se = label_smoothing_se_loss(logits, target, softness=s, kernel_norm=kernel_norm,
+                                 reduction="none")
+    np.testing.assert_allclose(
+        ce.numpy(),
+        per_sequence(np_ls_ce, logits.numpy(), target.numpy(), per_class={"softness": softness},
+                     kernel_norm=kernel_norm),
+        rtol=1e-10, atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        se.numpy(),
+        per_sequence(np_ls_se, logits.numpy(), target.numpy(), per_class={"softness": softness},
+                     kernel_norm=kernel_norm),
+        rtol=1e-10, atol=1e-12,
+    )
+
+
+def test_label_smoothing_max_norm_gives_peak_one_and_clips():
+    # An isolated event: 'max' gives a smoothed target of exactly 1 at the event, so a prediction
+    # of the smoothed labels themselves has zero squared error.
+    t, softness = 41, 3.0
+    target = torch.zeros(1, t, dtype=torch.float64)
+    target[0, 20] = 1.0
+    labels = np_smoothed_labels(target[0].numpy(), softness, "max")
+    assert labels[20] == pytest.approx(1.0)
+    logits = torch.from_numpy(np.log(np.clip(labels, 1e-300, None)) - np.log1p(-np.clip(labels, 0, 1 - 1e-12)))
+    logits = logits.clamp(-700, 700)[None]
+    assert float(label_smoothing_se_loss(logits, target, softness=softness, kernel_norm="max")) < 1e-20
+    # Two adjacent events with 'max': the raw smoothed value exceeds 1 and is clipped.
+    target[0, 21] = 1.0
+    k = np_kernel(softness)
+    assert (np_same(target[0].numpy(), k) / k.max()).max() > 1.0
+    np.testing.assert_allclose(
+        float(label_smoothing_se_loss(torch.zeros(1, t, dtype=torch.float64), target,
+                                      softness=softness, kernel_norm="max")),
+        np_ls_se(np.zeros(t), target[0].numpy(), softness, "max"),
+        rtol=1e-12,
+    )
+
+
+def test_label_smoothing_se_at_targets_is_zero_for_sum_norm():
+    target = torch.zeros(1, 30, dtype=torch.float64)
+    target[0, 10] = 1.0
+    labels = np_smoothed_labels(target[0].numpy(), 2.0)
+    with np.errstate(divide="ignore"):
+        logits = np.where(labels > 0, np.log(labels) - np.log1p(-labels), -800.0)
+    out = label_smoothing_se_loss(torch.from_numpy(logits)[None], target, softness=2.0)
+    assert float(out) < 1e-20
+
+
+def test_label_smoothing_truncate_argument():
+    logits, target = random_case(14)
+    for fn, ref in ((label_smoothing_ce_loss, np_ls_ce), (label_smoothing_se_loss, np_ls_se)):
+        out = fn(logits, target, softness=2.0, truncate=1.0, reduction="none")
+        k = np_kernel(2.0, truncate=1.0)
+        expected = np.zeros((2, 3))
+        for i in range(2):
+            for j in range(3):
+                labels = np.clip(np_same(target[i, j].numpy(), k), 0, 1)
+                if fn is label_smoothing_ce_loss:
+                    expected[i, j] = np_ce(logits[i, j].numpy(), labels)
+                else:
+                    expected[i, j] = np.sum((np_sigmoid(logits[i, j].numpy()) - labels) ** 2)
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_bootstrap_beta_one_is_ce():
+    logits, target = random_case(15)
+    torch.testing.assert_close(
+        bootstrap_loss(logits, target, beta=1.0, reduction="none"),
+        stepwise_ce_loss(logits, target, reduction="none"),
+    )
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.3, 0.8, 0.95, 1.0])
+def test_bootstrap_gradient_is_not_detached(beta):
+    logits, target = random_case(16, n=1, c=1, t=12)
+    logits.requires_grad_(True)
+    bootstrap_loss(logits, target, beta=beta, reduction="sum").backward()
+    expected = np_bootstrap_grad(logits.detach().numpy()[0, 0], target.numpy()[0, 0], beta)
+    np.testing.assert_allclose(logits.grad.numpy()[0, 0], expected, rtol=1e-10, atol=1e-13)
+    if beta < 1.0:  # the detached version's gradient (p - s) differs
+        p = np_sigmoid(logits.detach().numpy()[0, 0])
+        s = beta * target.numpy()[0, 0] + (1 - beta) * p
+        assert not np.allclose(logits.grad.numpy()[0, 0], p - s)
+
+
+def test_bootstrap_default_beta_is_095():
+    logits, target = random_case(17)
+    torch.testing.assert_close(bootstrap_loss(logits, target),
+                               bootstrap_loss(logits, target, beta=0.95))
+    torch.testing.assert_close(BootstrapLoss()(logits, target),
+                               bootstrap_loss(logits, target, beta=0.95))
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 7, 40])
+def test_extend_targets_matches_numpy(width):
+    g = torch.Generator().manual_seed(width)
+    target = (torch.rand(3, 2, 25, generator=g) < 0.15).to(torch.float64) * 2
+    out = extend_targets(target, width)
+    assert out.shape == target.shape and out.dtype == torch.float64
+    expected = np.apply_along_axis(lambda row: np_extend(row, width), -1, target.numpy())
+    np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def test_extend_targets_examples():
+    assert extend_targets(torch.tensor([[0.0, 1.0, 0.0, 0.0, 0.0]]), 3).tolist() == [
+        [0.0, 1.0, 1.0, 1.0, 0.0]
+    ]
+    # forward only, clipped at the end, overlapping events merge to 1
+    assert extend_targets(torch.tensor([1.0, 0.0, 1.0, 0.0, 3.0]), 2).tolist() == [
+        1.0, 1.0, 1.0, 1.0, 1.0
+    ]
+    assert extend_targets(torch.tensor([0, 0, 0, 1]), 3).tolist() == [0.0, 0.0, 0.0, 1.0]
+    assert extend_targets(torch.tensor([0, 0, 0, 1]), 3).is_floating_point()
+
+
+def test_extended_width_one_is_ce():
+    logits, target = random_case(18)
+    torch.testing.assert_close(
+        extended_target_loss(logits, target, width=1, reduction="none"),
+        stepwise_ce_loss(logits, target, reduction="none"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Properties
+# ----------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    case=st.sampled_from(CASE_IDS),
+    t=st.integers(1, 30),
+    scale=st.floats(0.0, 50.0),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_property_matches_numpy_and_nonnegative(case, t, scale, seed):
+    functional, _, ref, kwargs = CASES[case]
+    rng = np.random.default_rng(seed)
+    logits = scale * rng.standard_normal((2, 2, t))
+    target = rng.integers(0, 3, size=(2, 2, t)) * (rng.random((2, 2, t)) < 0.3)
+    target = target.astype(np.float64)
+    out = functional(torch.from_numpy(logits), torch.from_numpy(target), reduction="none", **kwargs)
+    assert bool((out >= 0).all()) and bool(torch.isfinite(out).all())
+    expected = per_sequence(ref, logits, target, **kwargs)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-9, atol=1e-10)
+
+
+# ----------------------------------------------------------------------------------------------
+# Bad input
+# ----------------------------------------------------------------------------------------------
+
+
+def _ok():
+    return torch.zeros(2, 3, 8), torch.zeros(2, 3, 8)
+
+
+@pytest.mark.parametrize(
+    "pos_weight, error",
+    [
+        (0.0, ValueError),
+        (-1.0, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        (torch.tensor([1.0, 0.0, 1.0]), ValueError),
+        (torch.tensor([1.0, -1.0, 1.0]), ValueError),
+        (torch.tensor([1.0, float("nan"), 1.0]), ValueError),
+        (torch.tensor(0.0), ValueError),
+        (torch.ones(2), ValueError),
+        (torch.ones(4), ValueError),
+        (torch.ones(3, 1), ValueError),
+        (True, TypeError),
+        ("2", TypeError),
+    ],
+)
+@pytest.mark.parametrize("which", ["ce", "ls_ce", "extended"])
+def test_bad_pos_weight_raises(pos_weight, error, which):
+    x, y = _ok()
+    call = {
+        "ce": lambda: stepwise_ce_loss(x, y, pos_weight=pos_weight),
+        "ls_ce": lambda: label_smoothing_ce_loss(x, y, softness=1.0, pos_weight=pos_weight),
+        "extended": lambda: extended_target_loss(x, y, width=2, pos_weight=pos_weight),
+    }[which]
+    with pytest.raises(error, match="pos_weight"):
+        call()
+
+
+@pytest.mark.parametrize("width, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError),
+                                          (2.0, TypeError), (True, TypeError), ("3", TypeError)])
+def test_bad_width_raises(width, error):
+    x, y = _ok()
+    with pytest.raises(error, match="width"):
+        extended_target_loss(x, y, width=width)
+    with pytest.raises(error, match="width"):
+        extend_targets(y, width)
+    with pytest.raises(error, match="width"):
+        ExtendedTargetLoss(width)
+
+
+@pytest.mark.parametrize("kernel_norm", ["l1", "", "SUM", None])
+def test_unknown_kernel_norm_raises(kernel_norm):
+    x, y = _ok()
+    with pytest.raises(ValueError, match="kernel_norm"):
+        label_smoothing_ce_loss(x, y, softness=1.0, kernel_norm=kernel_norm)
+    with pytest.raises(ValueError, match="kernel_norm"):
+        label_smoothing_se_loss(x, y, softness=1.0, kernel_norm=kernel_norm)
+    with pytest.raises(ValueError, match="kernel_norm"):
+        LabelSmoothingSELoss(1.0, kernel_norm=kernel_norm)(x, y)
+    with pytest.raises(ValueError, match="kernel_norm"):
+        LabelSmoothingCELoss(1.0, kernel_norm=kernel_norm)(x, y)
+
+
+@pytest.mark.parametrize("beta, error", [(-0.1, ValueError), (1.01, ValueError),
+                                         (float("nan"), ValueError), (True, TypeError),
+                                         ("0.9", TypeError), (None, TypeError)])
+def test_bad_beta_raises(beta, error):
+    x, y = _ok()
+    with pytest.raises(error, match="beta"):
+        bootstrap_loss(x, y, beta=beta)
+    with pytest.raises(error, match="beta"):
+        BootstrapLoss(beta)
+
+
+@pytest.mark.parametrize("softness", [0.0, -1.0, float("nan"), torch.tensor([1.0, 0.0, 1.0]),
+                                      torch.ones(2)])
+def test_bad_softness_raises(softness):
+    x, y = _ok()
+    with pytest.raises(ValueError, match="softness"):
+        label_smoothing_ce_loss(x, y, softness=softness)
+    with pytest.raises(ValueError, match="softness"):
+        label_smoothing_se_loss(x, y, softness=softness)
+
+
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_bad_tensors_raise(case):
+    functional, module_factory, _, kwargs = CASES[case]
+    x, y = _ok()
+    with pytest.raises(ValueError, match="input"):
+        functional(torch.zeros(8), torch.zeros(8), **kwargs)
+    with pytest.raises(ValueError, match="target"):
+        functional(x, torch.zeros(2, 3, 7), **kwargs)
+    bad = x.clone()
+    bad[0, 1, 2] = float("inf")
+    with pytest.raises(ValueError, match="input"):
+        functional(bad, y, **kwargs)
+    neg = y.clone()
+    neg[0, 1, 2] = -1.0
+    with pytest.raises(ValueError, match="target"):
+        functional(x, neg, **kwargs)
+    with pytest.raises(TypeError, match="input"):
+        functional(x.long(), y, **kwargs)
+    with pytest.raises(ValueError, match="mask"):
+        functional(x, y, mask=torch.ones(2, 9, dtype=torch.bool), **kwargs)
+    with pytest.raises(TypeError, match="mask"):
+        functional(x, y, mask=torch.ones(2, 8, dtype=torch.float32), **kwargs)
+    empty = torch.ones(2, 8, dtype=torch.bool)
+    empty[0] = False
+    with pytest.raises(ValueError, match="mask"):
+        functional(x, y, mask=empty, **kwargs)
+    with pytest.raises(ValueError, match="reduction"):
+        functional(x, y, reduction="avg", **kwargs)
+    with pytest.raises(ValueError, match="reduction"):
+        module_factory(reduction="avg", **kwargs)
