@@ -53,6 +53,9 @@ def test_count_log_pmf_equals_brute_force(length):
         expected = brute_force_pmf(logits[row].numpy())
         np.testing.assert_allclose(got[row, : length + 1], expected, rtol=1e-10, atol=1e-300)
         assert np.all(got[row, length + 1 :] == 0.0)
+    for max_count in range(length + 1):  # truncation keeps the lower counts exact
+        truncated = count_log_pmf(logits, max_count=max_count).exp().numpy()
+        np.testing.assert_allclose(truncated, got[:, : max_count + 1], rtol=1e-12)
 
 
 @pytest.mark.parametrize("length", [1, 3, 8, 12])

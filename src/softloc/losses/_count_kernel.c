@@ -30,6 +30,7 @@
  *      a block of steps that fits in cache; earlier blocks are recomputed from checkpoints.
  *      Masked steps are identity factors (a = 1, q = 0) with zero gradient.
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,11 +74,11 @@ static int by_count_descending(const void *x, const void *y) {
    precision does not depend on how well the count is centred (all its terms are positive). */
 static double solve_tilt(const double *x, const uint8_t *valid, int64_t len, int64_t n,
                          int64_t c, double mean0, double var0) {
-    double lo_x = INFINITY, hi_x = -INFINITY;
+    double lo_x = DBL_MAX, hi_x = -DBL_MAX; /* no INFINITY: -ffast-math assumes none */
     for (int64_t t = 0; t < len; ++t) {
-        if (valid && !valid[t]) continue;
-        lo_x = fmin(lo_x, x[t]);
-        hi_x = fmax(hi_x, x[t]);
+        const int on = !valid || valid[t];
+        lo_x = fmin(lo_x, on ? x[t] : DBL_MAX);
+        hi_x = fmax(hi_x, on ? x[t] : -DBL_MAX);
     }
     const double base = log((double)c / (double)(n - c));
     double lo = base - hi_x, hi = base - lo_x; /* g(lo) <= 0 <= g(hi) */
@@ -105,7 +106,7 @@ static double solve_tilt(const double *x, const uint8_t *valid, int64_t len, int
 
 /* Per-thread scratch, grown on demand. */
 typedef struct {
-    double *x, *p, *pc;                 /* one row: logits (flipped), sigmoid, 1 - sigmoid */
+    double *x, *p;                      /* one row: logits (flipped), sigmoid */
     double *lanes;                      /* a group's a, q, p, 1 - p, one contiguous row per lane */
     double *qa, *leaf_p;                /* LANES-interleaved a, q and p, 1 - p for a group */
     double *table, *checkpoints, *brev, *grad;
@@ -122,7 +123,7 @@ static int grow(double **buf, int64_t *cap, int64_t need) {
 }
 
 static void release(Scratch *s) {
-    free(s->x); free(s->p); free(s->pc); free(s->lanes); free(s->qa); free(s->leaf_p);
+    free(s->x); free(s->p); free(s->lanes); free(s->qa); free(s->leaf_p);
     free(s->table); free(s->checkpoints); free(s->brev); free(s->grad);
 }
 
@@ -132,29 +133,27 @@ static int reserve_row(Scratch *s, int64_t len) {
     if (!grow(&s->x, &cap, len)) return 0;
     cap = s->cap_x;
     if (!grow(&s->p, &cap, len)) return 0;
-    cap = s->cap_x;
-    if (!grow(&s->pc, &cap, len)) return 0;
     s->cap_x = len;
     return 1;
 }
 
-/* Load a row as doubles (negated when flipped) with sigmoid, 1 - sigmoid and sums. */
-static void prepare_row(Scratch *s, const double *x_in, const uint8_t *valid, int64_t len,
+/* Load a row as doubles (negated when flipped) with its sigmoid and sums. */
+static void prepare_row(Scratch *s, const double *restrict x_in, const uint8_t *valid, int64_t len,
                         int flip, double *softplus_sum, double *mean, double *var, double *max_x) {
-    double sp = 0.0, m = 0.0, v = 0.0, mx = -INFINITY;
+    double sp = 0.0, m = 0.0, v = 0.0, mx = -DBL_MAX;
     const double sign = flip ? -1.0 : 1.0;
+    double *restrict xs = s->x, *restrict ps = s->p;
     for (int64_t t = 0; t < len; ++t) {
         const double x = sign * x_in[t];
         const double e = exp(-fabs(x)), big = 1.0 / (1.0 + e), small = e * big;
         const double p = x >= 0.0 ? big : small, pc = x >= 0.0 ? small : big;
         const double w = (valid && !valid[t]) ? 0.0 : 1.0;
-        s->x[t] = x;
-        s->p[t] = p;
-        s->pc[t] = pc;
+        xs[t] = x;
+        ps[t] = p;
         sp += w * (fmax(x, 0.0) + log1p(e));
         m += w * p;
         v += w * p * pc;
-        if (w > 0.0) mx = fmax(mx, x);
+        mx = fmax(mx, w > 0.0 ? x : -DBL_MAX);
     }
     *softplus_sum = sp;
     *mean = m;
@@ -164,24 +163,24 @@ static void prepare_row(Scratch *s, const double *x_in, const uint8_t *valid, in
 
 /* Closed forms for c = 0 and c = 1; writes the gradient (sign-corrected) and the loss. */
 static void closed_form(Scratch *s, const uint8_t *valid, int64_t len, int64_t c, int flip,
-                        double softplus_sum, double max_x, double *loss, double *grad) {
+                        double softplus_sum, double max_x, double *loss, double *restrict grad) {
     const double sign = flip ? -1.0 : 1.0;
+    const double *restrict xs = s->x, *restrict ps = s->p;
     if (c == 0) {
         for (int64_t t = 0; t < len; ++t)
-            grad[t] = (valid && !valid[t]) ? 0.0 : sign * s->p[t];
+            grad[t] = (valid && !valid[t]) ? 0.0 : sign * ps[t];
         *loss = softplus_sum;
         return;
     }
     double z = 0.0;
     for (int64_t t = 0; t < len; ++t) {
-        const double w = (valid && !valid[t]) ? 0.0 : 1.0;
-        const double e = w * exp(s->x[t] - max_x);
+        const double e = (valid && !valid[t]) ? 0.0 : exp(xs[t] - max_x);
         grad[t] = e;
         z += e;
     }
     const double inv = 1.0 / z;
     for (int64_t t = 0; t < len; ++t)
-        grad[t] = (valid && !valid[t]) ? 0.0 : sign * (s->p[t] - grad[t] * inv);
+        grad[t] = (valid && !valid[t]) ? 0.0 : sign * (ps[t] - grad[t] * inv);
     *loss = softplus_sum - (max_x + log(z));
 }
 

@@ -64,7 +64,7 @@ def _tree_product(leaves: Tensor, max_degree: int, multiply, identity: tuple[flo
     while node.shape[1] > 1:
         width = min(2 * (node.shape[2] - 1), max_degree) + 1
         node = multiply(node[:, 0::2], node[:, 1::2], width)
-    coefficients = node[:, 0]
+    coefficients = node[:, 0, : max_degree + 1]
     if coefficients.shape[1] < max_degree + 1:
         fill = identity[1]
         extra = coefficients.new_full((rows, max_degree + 1 - coefficients.shape[1]), fill)
@@ -153,9 +153,8 @@ def count_log_pmf(logits: Tensor, *, max_count: int, mask: Tensor | None = None)
     k = torch.arange(max_count + 1, device=rows.device)
     impossible = k[None, :] > valid[:, None]
     coefficients = torch.where(impossible, torch.full_like(coefficients, -math.inf), coefficients)
-    return coefficients.reshape(*x.shape[:-1], max_count + 1).squeeze(1) if squeeze else (
-        coefficients.reshape(*x.shape[:-1], max_count + 1)
-    )
+    coefficients = coefficients.reshape(*x.shape[:-1], max_count + 1)
+    return coefficients.squeeze(1) if squeeze else coefficients
 
 
 def _tilt(x: Tensor, valid: Tensor, counts: Tensor, iterations: int = 100) -> Tensor:
