@@ -107,8 +107,8 @@ static double solve_tilt(const double *x, const uint8_t *valid, int64_t len, int
 /* Per-thread scratch, grown on demand. */
 typedef struct {
     double *x, *p;                      /* one row: logits (flipped), sigmoid */
-    double *lanes;                      /* a group's a, q, p, 1 - p, one contiguous row per lane */
-    double *qa, *leaf_p;                /* LANES-interleaved a, q and p, 1 - p for a group */
+    double *lanes;                      /* a group's a, q and p, one contiguous row per lane */
+    double *qa, *leaf_p;                /* the same, LANES-interleaved: (a, q) and p per step */
     double *table, *checkpoints, *brev, *grad;
     int64_t cap_x, cap_lanes, cap_qa, cap_leaf_p, cap_grad, cap_table, cap_ckpt, cap_brev;
 } Scratch;
@@ -227,10 +227,10 @@ static int run_group(Scratch *s, const RowInfo *rows, int members, const void *l
         !grow(&s->lanes, &s->cap_lanes, 3 * LANES * len) || !reserve_row(s, len))
         return ERR_MEMORY;
 
-    double theta[LANES], shift[LANES], target[LANES];
+    double theta[LANES], shift[LANES];
     int64_t count[LANES];
     for (int l = 0; l < LANES; ++l) {
-        theta[l] = 0.0; shift[l] = 0.0; target[l] = 0.0; count[l] = 0;
+        theta[l] = 0.0; shift[l] = 0.0; count[l] = 0;
     }
     /* Per lane, contiguous: a (1 - tilted sigmoid), q (tilted sigmoid), p (sigmoid). */
     double *lane_a = s->lanes, *lane_q = lane_a + LANES * len, *lane_p = lane_q + LANES * len;
@@ -263,7 +263,6 @@ static int run_group(Scratch *s, const RowInfo *rows, int members, const void *l
         theta[l] = th;
         shift[l] = tilted_sp - sp;
         count[l] = info->c;
-        target[l] = (double)info->c;
     }
     /* Interleave: qa[t][0 = a, 1 = q][lane]; leaf_p[t][lane]. */
     for (int64_t t = 0; t < len; ++t) {
@@ -343,7 +342,7 @@ static int run_group(Scratch *s, const RowInfo *rows, int members, const void *l
     }
     for (int l = 0; l < members; ++l) {
         const RowInfo *info = &rows[l];
-        loss_out[info->row] = theta[l] * target[l] - shift[l] - log(p_c[l]);
+        loss_out[info->row] = theta[l] * (double)count[l] - shift[l] - log(p_c[l]);
         if (grad_out)
             store_row(grad_out, is_double, info->row * len, len, s->grad + l, LANES,
                       info->flip ? -1.0 : 1.0);
