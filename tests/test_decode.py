@@ -31,14 +31,6 @@ from softloc.events import TimeBase
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ----------------------------------------------------------------------------------------------
 # Reference loops, written from the rules (one track: a 1-D float64 array; frames outside the
 # track count as 0)

@@ -31,41 +31,23 @@ from softloc.losses import (
     stepwise_ce_loss,
 )
 
-REDUCTIONS = ("none", "mean", "sum")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # Tiny tensors: intra-op threads only add overhead (and stall badly on a loaded machine).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
+from loss_references import (
+    REDUCTIONS,
+    np_kernel,
+    np_same,
+    np_sigmoid,
+    padded_batch,
+    random_case,
+    zero_inputs,
+)
 
 # ----------------------------------------------------------------------------------------------
 # Independent numpy references (one sequence, one class: 1-D arrays)
 # ----------------------------------------------------------------------------------------------
 
 
-def np_sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
 def np_log_sigmoid(x):
     return -np.logaddexp(0.0, -x)
-
-
-def np_kernel(softness: float, truncate: float = 4.0) -> np.ndarray:
-    r = int(math.ceil(truncate * softness))
-    k = np.arange(-r, r + 1, dtype=np.float64)
-    w = np.exp(-(k**2) / (2.0 * softness**2))
-    return w / w.sum()
-
-
-def np_same(signal, kernel):
-    r = (len(kernel) - 1) // 2
-    return np.convolve(signal, kernel, mode="full")[r : r + len(signal)]
 
 
 def np_ce(logits, soft_target, pos_weight=1.0):
@@ -136,15 +118,6 @@ def per_sequence(ref, logits: np.ndarray, target: np.ndarray, per_class=None, **
                 extra[key] = values[j]
             out[i, j] = ref(logits[i, j], target[i, j], **extra)
     return out
-
-
-def random_case(seed, n=2, c=3, t=20, dtype=torch.float64, counts=False):
-    g = torch.Generator().manual_seed(seed)
-    logits = (3 * torch.randn(n, c, t, generator=g)).to(dtype)
-    target = (torch.rand(n, c, t, generator=g) < 0.2).to(dtype)
-    if counts:
-        target = target * torch.randint(1, 3, (n, c, t), generator=g).to(dtype)
-    return logits, target
 
 
 # ----------------------------------------------------------------------------------------------
@@ -263,28 +236,14 @@ def test_gradcheck_float64(case):
 # ----------------------------------------------------------------------------------------------
 
 
-def _padded_batch(lengths, c, t_max, seed, side):
-    g = torch.Generator().manual_seed(seed)
-    seqs_x, seqs_y = [], []
-    x = 50 * torch.rand(len(lengths), c, t_max, generator=g, dtype=torch.float64) - 25  # garbage
-    y = torch.randint(0, 3, (len(lengths), c, t_max), generator=g).to(torch.float64)  # garbage
-    mask = torch.zeros(len(lengths), t_max, dtype=torch.bool)
-    for i, length in enumerate(lengths):
-        xi = 3 * torch.randn(1, c, length, generator=g, dtype=torch.float64)
-        yi = (torch.rand(1, c, length, generator=g) < 0.25).to(torch.float64)
-        sl = slice(0, length) if side == "right" else slice(t_max - length, t_max)
-        x[i, :, sl], y[i, :, sl], mask[i, sl] = xi[0], yi[0], True
-        seqs_x.append(xi)
-        seqs_y.append(yi)
-    return x, y, mask, seqs_x, seqs_y
-
-
 @pytest.mark.parametrize("side", ["right", "left"])
 @pytest.mark.parametrize("case", CASE_IDS)
 def test_padded_equals_unpadded(case, side):
     functional, _, ref, kwargs = CASES[case]
     lengths, c, t_max = [5, 14, 2, 9], 2, 14
-    x, y, mask, seqs_x, seqs_y = _padded_batch(lengths, c, t_max, seed=7, side=side)
+    x, y, mask, seqs_x, seqs_y = padded_batch(
+        lengths, c, t_max, seed=7, side=side, garbage_counts=3
+    )
     x.requires_grad_(True)
     padded = functional(x, y, mask=mask, reduction="none", **kwargs)
     padded.sum().backward()
@@ -524,10 +483,6 @@ def test_property_matches_numpy_and_nonnegative(case, t, scale, seed):
 # ----------------------------------------------------------------------------------------------
 
 
-def _ok():
-    return torch.zeros(2, 3, 8), torch.zeros(2, 3, 8)
-
-
 @pytest.mark.parametrize(
     "pos_weight, error",
     [
@@ -548,7 +503,7 @@ def _ok():
 )
 @pytest.mark.parametrize("which", ["ce", "ls_ce", "extended"])
 def test_bad_pos_weight_raises(pos_weight, error, which):
-    x, y = _ok()
+    x, y = zero_inputs()
     call = {
         "ce": lambda: stepwise_ce_loss(x, y, pos_weight=pos_weight),
         "ls_ce": lambda: label_smoothing_ce_loss(x, y, softness=1.0, pos_weight=pos_weight),
@@ -561,7 +516,7 @@ def test_bad_pos_weight_raises(pos_weight, error, which):
 @pytest.mark.parametrize("width, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError),
                                           (2.0, TypeError), (True, TypeError), ("3", TypeError)])
 def test_bad_width_raises(width, error):
-    x, y = _ok()
+    x, y = zero_inputs()
     with pytest.raises(error, match="width"):
         extended_target_loss(x, y, width=width)
     with pytest.raises(error, match="width"):
@@ -572,7 +527,7 @@ def test_bad_width_raises(width, error):
 
 @pytest.mark.parametrize("kernel_norm", ["l1", "", "SUM", None])
 def test_unknown_kernel_norm_raises(kernel_norm):
-    x, y = _ok()
+    x, y = zero_inputs()
     with pytest.raises(ValueError, match="kernel_norm"):
         label_smoothing_ce_loss(x, y, softness=1.0, kernel_norm=kernel_norm)
     with pytest.raises(ValueError, match="kernel_norm"):
@@ -587,7 +542,7 @@ def test_unknown_kernel_norm_raises(kernel_norm):
                                          (float("nan"), ValueError), (True, TypeError),
                                          ("0.9", TypeError), (None, TypeError)])
 def test_bad_beta_raises(beta, error):
-    x, y = _ok()
+    x, y = zero_inputs()
     with pytest.raises(error, match="beta"):
         bootstrap_loss(x, y, beta=beta)
     with pytest.raises(error, match="beta"):
@@ -597,7 +552,7 @@ def test_bad_beta_raises(beta, error):
 @pytest.mark.parametrize("softness", [0.0, -1.0, float("nan"), torch.tensor([1.0, 0.0, 1.0]),
                                       torch.ones(2)])
 def test_bad_softness_raises(softness):
-    x, y = _ok()
+    x, y = zero_inputs()
     with pytest.raises(ValueError, match="softness"):
         label_smoothing_ce_loss(x, y, softness=softness)
     with pytest.raises(ValueError, match="softness"):
@@ -607,7 +562,7 @@ def test_bad_softness_raises(softness):
 @pytest.mark.parametrize("case", CASE_IDS)
 def test_bad_tensors_raise(case):
     functional, module_factory, _, kwargs = CASES[case]
-    x, y = _ok()
+    x, y = zero_inputs()
     with pytest.raises(ValueError, match="input"):
         functional(torch.zeros(8), torch.zeros(8), **kwargs)
     with pytest.raises(ValueError, match="target"):

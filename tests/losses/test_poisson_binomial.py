@@ -115,6 +115,29 @@ def test_counting_loss_gradcheck(path, count):
     )
 
 
+@needs_kernel
+def test_threads_give_identical_results():
+    """Rows are independent: the multi-threaded kernel equals the single-threaded one bit for bit."""
+    g = torch.Generator().manual_seed(12)
+    logits = torch.randn(64, 3, 500, generator=g) * 3 - 2
+    counts = torch.randint(0, 60, (192,), generator=g)
+    target = targets_with_counts(counts, 500).reshape(64, 3, 500)
+    mask = torch.rand(64, 500, generator=g) > 0.05
+    results = []
+    previous = torch.get_num_threads()
+    try:
+        for threads in (1, 2, 4):
+            torch.set_num_threads(threads)
+            x = logits.clone().requires_grad_(True)
+            loss = counting_loss(x, target * mask[:, None, :], mask=mask, reduction="none")
+            loss.sum().backward()
+            results.append((loss.detach(), x.grad))
+    finally:
+        torch.set_num_threads(previous)
+    for loss, grad in results[1:]:
+        assert torch.equal(loss, results[0][0]) and torch.equal(grad, results[0][1])
+
+
 def test_kernel_and_tree_agree(monkeypatch):
     if not kernel_available():
         pytest.skip("no C compiler for the kernel")

@@ -16,43 +16,14 @@ from hypothesis import strategies as st
 from softloc.losses import gaussian_kernel, gaussian_smooth
 from softloc.losses.smoothing import check_softness
 
+from loss_references import np_kernel, np_same
+
 SOFTNESS_VALUES = [0.1, 0.25, 0.5, 1.0, 1.1, 2.0, 3.7, 5.0, 12.5]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # Tiny tensors: intra-op threads only add overhead (and stall badly on a loaded machine).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ----------------------------------------------------------------------------------------------
-# Independent numpy references
+# Independent numpy references (np_kernel and np_same: loss_references)
 # ----------------------------------------------------------------------------------------------
-
-
-def np_radius(softness: float, truncate: float = 4.0) -> int:
-    return int(math.ceil(truncate * softness))
-
-
-def np_kernel(softness: float, radius: int | None = None, truncate: float = 4.0) -> np.ndarray:
-    """exp(-k^2 / 2 s^2) / sum_j exp(-j^2 / 2 s^2) for |k| <= ceil(truncate s), zero beyond,
-    laid out on offsets -radius..radius (radius defaults to the kernel's own)."""
-    own = np_radius(softness, truncate)
-    radius = own if radius is None else radius
-    k = np.arange(-radius, radius + 1, dtype=np.float64)
-    w = np.exp(-(k**2) / (2.0 * softness**2))
-    w[np.abs(k) > own] = 0.0
-    return w / w.sum()
-
-
-def np_same(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """(Phi * x)_t = sum_tau x_tau Phi(t - tau) for 0 <= t < T, zero outside [0, T)."""
-    r = (len(kernel) - 1) // 2
-    full = np.convolve(signal, kernel, mode="full")  # index t + r holds output t
-    return full[r : r + len(signal)]
 
 
 def np_same_direct(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ The reference is an explicit double convolution in numpy float64:
 
 from __future__ import annotations
 
-import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -16,37 +16,16 @@ from hypothesis import strategies as st
 
 from softloc.losses import SoftLocalizationLoss, soft_localization_loss
 
-REDUCTIONS = ("none", "mean", "sum")
+from loss_references import REDUCTIONS, np_kernel, np_same, np_sigmoid, padded_batch, zero_inputs
+from loss_references import random_case as _random_case
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # Tiny tensors: intra-op threads only add overhead (and stall badly on a loaded machine).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# This module's cases are sparser than the shared default: events on 15% of the frames.
+random_case = partial(_random_case, event_rate=0.15)
 
 
 # ----------------------------------------------------------------------------------------------
 # Independent numpy reference
 # ----------------------------------------------------------------------------------------------
-
-
-def np_sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def np_kernel(softness: float, truncate: float = 4.0) -> np.ndarray:
-    r = int(math.ceil(truncate * softness))
-    k = np.arange(-r, r + 1, dtype=np.float64)
-    w = np.exp(-(k**2) / (2.0 * softness**2))
-    return w / w.sum()
-
-
-def np_same(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    r = (len(kernel) - 1) // 2
-    return np.convolve(signal, kernel, mode="full")[r : r + len(signal)]
 
 
 def np_sll_1d(logits: np.ndarray, target: np.ndarray, softness: float, truncate: float = 4.0) -> float:
@@ -64,13 +43,6 @@ def np_sll(logits: np.ndarray, target: np.ndarray, softness, truncate: float = 4
     return np.array(
         [[np_sll_1d(logits[i, j], target[i, j], s[j], truncate) for j in range(c)] for i in range(n)]
     )
-
-
-def random_case(seed: int, n: int = 2, c: int = 3, t: int = 20, dtype=torch.float64):
-    g = torch.Generator().manual_seed(seed)
-    logits = (3 * torch.randn(n, c, t, generator=g)).to(dtype)
-    target = (torch.rand(n, c, t, generator=g) < 0.15).to(dtype)
-    return logits, target
 
 
 # ----------------------------------------------------------------------------------------------
@@ -263,29 +235,15 @@ def test_gradient_matches_numpy_analytic():
 # ----------------------------------------------------------------------------------------------
 
 
-def _padded_batch(lengths, c, t_max, seed, side="right"):
-    g = torch.Generator().manual_seed(seed)
-    seqs_x, seqs_y = [], []
-    x = 50 * torch.rand(len(lengths), c, t_max, generator=g, dtype=torch.float64) - 25  # garbage
-    y = torch.randint(0, 4, (len(lengths), c, t_max), generator=g).to(torch.float64)  # garbage
-    mask = torch.zeros(len(lengths), t_max, dtype=torch.bool)
-    for i, length in enumerate(lengths):
-        xi = 3 * torch.randn(1, c, length, generator=g, dtype=torch.float64)
-        yi = (torch.rand(1, c, length, generator=g) < 0.2).to(torch.float64)
-        sl = slice(0, length) if side == "right" else slice(t_max - length, t_max)
-        x[i, :, sl], y[i, :, sl], mask[i, sl] = xi[0], yi[0], True
-        seqs_x.append(xi)
-        seqs_y.append(yi)
-    return x, y, mask, seqs_x, seqs_y
-
-
 @pytest.mark.parametrize("side", ["right", "left"])
 @pytest.mark.parametrize("softness", [1.0, 6.0, "per_class"])
 def test_padded_equals_unpadded(side, softness):
     lengths, c, t_max = [7, 16, 3, 11], 2, 16
     if softness == "per_class":
         softness = torch.tensor([0.8, 5.0], dtype=torch.float64)
-    x, y, mask, seqs_x, seqs_y = _padded_batch(lengths, c, t_max, seed=11, side=side)
+    x, y, mask, seqs_x, seqs_y = padded_batch(
+        lengths, c, t_max, seed=11, side=side, event_rate=0.2
+    )
     x.requires_grad_(True)
     padded = soft_localization_loss(x, y, softness=softness, mask=mask, reduction="none")
     padded.sum().backward()
@@ -383,10 +341,6 @@ def test_property_batch_permutation_equivariant(t, seed):
 # ----------------------------------------------------------------------------------------------
 
 
-def _ok():
-    return torch.zeros(2, 3, 8), torch.zeros(2, 3, 8)
-
-
 @pytest.mark.parametrize(
     "input_shape, target_shape, name",
     [
@@ -405,7 +359,7 @@ def test_wrong_shapes_raise(input_shape, target_shape, name):
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
 def test_non_finite_logits_raise(bad):
-    x, y = _ok()
+    x, y = zero_inputs()
     x[1, 2, 3] = bad
     with pytest.raises(ValueError, match="input"):
         soft_localization_loss(x, y, softness=1.0)
@@ -413,14 +367,14 @@ def test_non_finite_logits_raise(bad):
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0])
 def test_bad_targets_raise(bad):
-    x, y = _ok()
+    x, y = zero_inputs()
     y[0, 1, 4] = bad
     with pytest.raises(ValueError, match="target"):
         soft_localization_loss(x, y, softness=1.0)
 
 
 def test_bad_types_raise():
-    x, y = _ok()
+    x, y = zero_inputs()
     with pytest.raises(TypeError, match="input"):
         soft_localization_loss(x.long(), y, softness=1.0)
     with pytest.raises(TypeError, match="input"):
@@ -430,7 +384,7 @@ def test_bad_types_raise():
 
 
 def test_bad_masks_raise():
-    x, y = _ok()
+    x, y = zero_inputs()
     with pytest.raises(ValueError, match="mask"):
         soft_localization_loss(x, y, softness=1.0, mask=torch.ones(2, 7, dtype=torch.bool))
     with pytest.raises(ValueError, match="mask"):
@@ -449,7 +403,7 @@ def test_bad_masks_raise():
 
 @pytest.mark.parametrize("reduction", ["avg", "", None, "MEAN"])
 def test_unknown_reduction_raises(reduction):
-    x, y = _ok()
+    x, y = zero_inputs()
     with pytest.raises(ValueError, match="reduction"):
         soft_localization_loss(x, y, softness=1.0, reduction=reduction)
     with pytest.raises(ValueError, match="reduction"):
@@ -460,7 +414,7 @@ def test_unknown_reduction_raises(reduction):
     "softness", [0.0, -1.0, float("nan"), float("inf"), torch.tensor([1.0, 0.0, 1.0])]
 )
 def test_bad_softness_raises(softness):
-    x, y = _ok()
+    x, y = zero_inputs()
     with pytest.raises(ValueError, match="softness"):
         soft_localization_loss(x, y, softness=softness)
     with pytest.raises(ValueError, match="softness"):
@@ -468,7 +422,7 @@ def test_bad_softness_raises(softness):
 
 
 def test_softness_wrong_type_or_class_count_raises():
-    x, y = _ok()
+    x, y = zero_inputs()
     with pytest.raises(ValueError, match="softness"):
         soft_localization_loss(x, y, softness=torch.ones(2))  # C = 3
     with pytest.raises(ValueError, match="softness"):

@@ -19,23 +19,7 @@ from softloc.losses import (
     softloc_loss,
 )
 
-REDUCTIONS = ("none", "mean", "sum")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # Tiny tensors: intra-op threads only add overhead (and stall badly on a loaded machine).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def random_case(seed: int, n: int = 2, c: int = 3, t: int = 20, dtype=torch.float64):
-    g = torch.Generator().manual_seed(seed)
-    logits = (3 * torch.randn(n, c, t, generator=g)).to(dtype)
-    target = (torch.rand(n, c, t, generator=g) < 0.2).to(dtype)
-    return logits, target
+from loss_references import REDUCTIONS, padded_batch, random_case
 
 
 def paper_alpha(step: float) -> float:
@@ -345,27 +329,11 @@ def test_gradcheck_float64(alpha):
         )
 
 
-def _padded_batch(lengths, c, t_max, seed, side="right"):
-    g = torch.Generator().manual_seed(seed)
-    seqs_x, seqs_y = [], []
-    x = 50 * torch.rand(len(lengths), c, t_max, generator=g, dtype=torch.float64) - 25  # garbage
-    y = torch.randint(0, 4, (len(lengths), c, t_max), generator=g).to(torch.float64)  # garbage
-    mask = torch.zeros(len(lengths), t_max, dtype=torch.bool)
-    for i, length in enumerate(lengths):
-        xi = 3 * torch.randn(1, c, length, generator=g, dtype=torch.float64)
-        yi = (torch.rand(1, c, length, generator=g) < 0.25).to(torch.float64)
-        sl = slice(0, length) if side == "right" else slice(t_max - length, t_max)
-        x[i, :, sl], y[i, :, sl], mask[i, sl] = xi[0], yi[0], True
-        seqs_x.append(xi)
-        seqs_y.append(yi)
-    return x, y, mask, seqs_x, seqs_y
-
-
 @pytest.mark.parametrize("side", ["right", "left"])
 @pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0])
 def test_padded_equals_unpadded(side, alpha):
     lengths, c, t_max = [6, 15, 2, 10], 2, 15
-    x, y, mask, seqs_x, seqs_y = _padded_batch(lengths, c, t_max, seed=14, side=side)
+    x, y, mask, seqs_x, seqs_y = padded_batch(lengths, c, t_max, seed=14, side=side)
     x.requires_grad_(True)
     padded = softloc_loss(x, y, softness=2.0, alpha=alpha, mask=mask, reduction="none")
     padded.sum().backward()

@@ -35,6 +35,11 @@ class Batch:
             return None
         return self.mask.unsqueeze(1).to(self.input.dtype)
 
+    def masked(self, values: Tensor) -> Tensor:
+        """``values`` ``(N, C, T)`` with the padded steps zeroed (unchanged without a mask)."""
+        valid = self.valid()
+        return values if valid is None else values * valid
+
 
 def check_reduction(reduction: str) -> None:
     if reduction not in REDUCTIONS:

@@ -40,13 +40,6 @@ __all__ = [
 KERNEL_NORMS = ("sum", "max")
 
 
-def _masked_sum(values: Tensor, batch: Batch) -> Tensor:
-    valid = batch.valid()
-    if valid is not None:
-        values = values * valid
-    return values.sum(dim=-1)
-
-
 def _pos_weight(pos_weight: float | Tensor | None, num_classes: int, like: Tensor) -> Tensor | None:
     if pos_weight is None:
         return None
@@ -68,17 +61,14 @@ def _ce(batch: Batch, target: Tensor, pos_weight: float | Tensor | None) -> Tens
     per_step = F.binary_cross_entropy_with_logits(
         batch.input, target, pos_weight=weight, reduction="none"
     )
-    return _masked_sum(per_step, batch)
+    return batch.masked(per_step).sum(dim=-1)
 
 
 def _smoothed_target(batch: Batch, softness: float | Tensor, kernel_norm: str, truncate: float) -> Tensor:
     if kernel_norm not in KERNEL_NORMS:
         raise ValueError(f"kernel_norm must be one of {KERNEL_NORMS}, got {kernel_norm!r}")
     softness = check_softness(softness, batch.input.shape[1])
-    target = batch.target.clamp(max=1.0)
-    valid = batch.valid()
-    if valid is not None:
-        target = target * valid
+    target = batch.masked(batch.target.clamp(max=1.0))
     smoothed = gaussian_smooth(target, softness, truncate=truncate)
     if kernel_norm == "max":
         peak = gaussian_kernel(softness, truncate=truncate, dtype=smoothed.dtype,
@@ -152,7 +142,7 @@ def label_smoothing_se_loss(
     batch = prepare(input, target, mask, reduction)
     smoothed = _smoothed_target(batch, softness, kernel_norm, truncate)
     squared = (torch.sigmoid(batch.input) - smoothed).square()
-    return reduce(_masked_sum(squared, batch), reduction, batch.squeeze)
+    return reduce(batch.masked(squared).sum(dim=-1), reduction, batch.squeeze)
 
 
 def bootstrap_loss(
@@ -179,7 +169,7 @@ def bootstrap_loss(
     soft_target = beta * y + (1.0 - beta) * p
     log_p, log_not_p = F.logsigmoid(batch.input), F.logsigmoid(-batch.input)
     per_step = -(soft_target * log_p + (1.0 - soft_target) * log_not_p)
-    return reduce(_masked_sum(per_step, batch), reduction, batch.squeeze)
+    return reduce(batch.masked(per_step).sum(dim=-1), reduction, batch.squeeze)
 
 
 def extend_targets(target: Tensor, width: int) -> Tensor:
@@ -223,9 +213,8 @@ def extended_target_loss(
     True
     """
     batch = prepare(input, target, mask, reduction)
-    valid = batch.valid()
     # Padded steps hold no events: their targets must not widen into valid steps.
-    widened = extend_targets(batch.target * valid if valid is not None else batch.target, width)
+    widened = extend_targets(batch.masked(batch.target), width)
     return reduce(_ce(batch, widened, pos_weight), reduction, batch.squeeze)
 
 

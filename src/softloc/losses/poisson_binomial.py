@@ -291,8 +291,7 @@ def counting_loss(
         per_row = _KernelCountingNLL.apply(x.reshape(n * c, t), batch.target.reshape(n * c, t),
                                            batch.mask, c)
         return reduce(per_row.reshape(n, c), reduction, batch.squeeze)
-    valid = batch.valid()
-    counts = (batch.target * valid if valid is not None else batch.target).sum(dim=-1)
+    counts = batch.masked(batch.target).sum(dim=-1)
     counts = counts.round().to(torch.int64)
     if validate_args:
         steps = batch.mask.sum(dim=1, keepdim=True) if batch.mask is not None else t

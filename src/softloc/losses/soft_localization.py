@@ -22,15 +22,9 @@ __all__ = ["soft_localization_loss", "SoftLocalizationLoss"]
 
 def _per_sequence(batch: Batch, softness: float | Tensor, truncate: float) -> Tensor:
     """L_SLL for each (sequence, class): ``(N, C)``."""
-    difference = torch.sigmoid(batch.input) - batch.target
-    valid = batch.valid()
-    if valid is not None:
-        difference = difference * valid
+    difference = batch.masked(torch.sigmoid(batch.input) - batch.target)
     smoothed = gaussian_smooth(difference, softness, truncate=truncate)
-    squared = smoothed.square()
-    if valid is not None:
-        squared = squared * valid
-    return squared.sum(dim=-1)
+    return batch.masked(smoothed.square()).sum(dim=-1)
 
 
 def soft_localization_loss(
