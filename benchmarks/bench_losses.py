@@ -24,11 +24,9 @@ import csv
 import gc
 import io
 import json
-import os
 import resource
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,6 +34,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from softloc._io import write_text_atomic
 from softloc.losses import counting_loss, kernel_available, softloc_loss
 
 SCENARIOS = {"sparse": 1, "dense": 38}
@@ -136,13 +135,6 @@ def measure_memory(method: str, rows: int, length: int, scenario: str) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["extra_bytes"]
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-        f.write(text)
-    os.replace(f.name, path)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="T = 400 and 2000 only")
@@ -208,12 +200,12 @@ def main(argv=None) -> None:
     for row in rows_out:
         lines.append("| " + " | ".join(
             f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns) + " |")
-    write_atomic(args.out / "bench_losses.md", "\n".join(lines) + "\n")
+    write_text_atomic(args.out / "bench_losses.md", "\n".join(lines) + "\n")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
     writer.writerows(rows_out)
-    write_atomic(args.out / "bench_losses.csv", buffer.getvalue())
+    write_text_atomic(args.out / "bench_losses.csv", buffer.getvalue())
     print(f"wrote {args.out / 'bench_losses.md'} and {args.out / 'bench_losses.csv'}")
 
 

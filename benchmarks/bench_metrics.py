@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import mir_eval
 import numpy as np
 
+from softloc._io import write_text_atomic
 from softloc.metrics import corpus_f_measure, event_f_measure
 
 TOLERANCE = 0.05
@@ -101,13 +100,6 @@ def best_times(fns: dict, repeats: dict) -> tuple[dict, dict]:
             if round_index > 0:
                 times[name].append(elapsed)
     return {name: 1e3 * min(values) for name, values in times.items()}, outputs
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-        f.write(text)
-    os.replace(f.name, path)
 
 
 def single_class_rows(args, rng) -> list[dict]:
@@ -211,12 +203,12 @@ def main(argv=None) -> None:
     for row in rows:
         lines.append("| " + " | ".join(
             f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns) + " |")
-    write_atomic(args.out / "bench_metrics.md", "\n".join(lines) + "\n")
+    write_text_atomic(args.out / "bench_metrics.md", "\n".join(lines) + "\n")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
     writer.writerows(rows)
-    write_atomic(args.out / "bench_metrics.csv", buffer.getvalue())
+    write_text_atomic(args.out / "bench_metrics.csv", buffer.getvalue())
     print(f"wrote {args.out / 'bench_metrics.md'} and {args.out / 'bench_metrics.csv'}")
 
 

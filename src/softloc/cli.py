@@ -1,26 +1,70 @@
 """The ``softloc`` command.
 
 ``softloc demo`` runs the paper's localization-learning example
-(:mod:`softloc.experiments.localization`) until richer experiments exist: it trains one 1-D
-filter per loss, prints a table comparing each learned filter with the paper's theory and writes
-a PNG, two CSV files and a Markdown table. The exit status is 0 when every learned filter is
-within the tolerance of its theory, 1 when one is not, and 2 for bad options.
+(:mod:`softloc.experiments.localization`): it trains one 1-D filter per loss, prints a table
+comparing each learned filter with the paper's theory and writes a PNG, two CSV files and a
+Markdown table. The exit status is 0 when every learned filter is within the tolerance of its
+theory, 1 when one is not, and 2 for bad options.
+
+``softloc bench EXPERIMENT`` sweeps a registered sweep experiment over losses x noise levels x
+noise distributions x seeds (:mod:`softloc.runner`), appending one JSON line per finished run to
+``DIR/results.jsonl`` (resumable), then prints and writes the tables (``summary.csv``,
+``summary.md``) and ``scores.png``. ``softloc report DIR`` rebuilds the tables of a finished or
+partial sweep. Exit status: 0 on success, 1 when a run fails (finished runs stay saved), 2 for
+bad options or a results folder that cannot be used as asked, 130 when interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from .experiments import EXPERIMENTS
+from .experiments import EXPERIMENTS, sweep_experiments
 from .experiments.localization import NOISE_KINDS
+from .runner import (
+    EXECUTORS,
+    RunFailedError,
+    SweepError,
+    SweepExperiment,
+    default_workers,
+    prepare_sweep,
+    read_results,
+    score_tables,
+    write_report,
+)
 
 __all__ = ["main", "build_parser"]
 
 DEMO_EXPERIMENT = "localization"
 DEFAULT_OUT = Path("results") / DEMO_EXPERIMENT
+RESULTS_ROOT = Path("results")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows the defaults that are values (not None / False) and keeps the lines of texts.
+
+    Each line of a description or epilog is wrapped on its own; continuation lines of an indented
+    line get two more spaces, so the list of experiments stays readable.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            depth = len(line) - len(line.lstrip())
+            lead = indent + " " * depth
+            lines.append(textwrap.fill(line.strip(), width, initial_indent=lead,
+                                       subsequent_indent=lead + "  " * (depth > 0)))
+        return "\n".join(lines)
 
 
 def _whole_number(minimum: int) -> Callable[[str], int]:
@@ -105,7 +149,287 @@ def build_parser() -> argparse.ArgumentParser:
         help="no progress bars (the table and the output paths are still printed)",
     )
     demo.set_defaults(handler=lambda args: _demo(args, demo))
+    _add_bench(commands)
+    _add_report(commands)
     return parser
+
+
+def _label(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _describe_values(values: Sequence) -> str:
+    return ", ".join(_label(value) for value in values)
+
+
+def _experiments_epilog() -> str:
+    """The registered sweep experiments with their axes (full and --quick) and score."""
+    experiments = sweep_experiments()
+    if not experiments:
+        return "registered sweep experiments: none yet."
+    lines = ["registered sweep experiments:"]
+    for name, experiment in experiments.items():
+        lines.append(f"  {name}: {experiment.summary}")
+        for kind, axes in [("full", experiment.axes), ("--quick", experiment.quick_axes)]:
+            described = []
+            for axis, values in axes.items():
+                unit = f" ({experiment.noise_unit})" if axis == experiment.noise_axis else ""
+                described.append(f"{axis}{unit} = {_describe_values(values)}")
+            lines.append(f"    {kind}: " + "; ".join(described))
+        lines.append(f"    score: {experiment.score}; losses are '{experiment.loss_axis}', "
+                     f"noise levels '{experiment.noise_axis}' in {experiment.noise_unit}"
+                     + (f", distributions '{experiment.distribution_axis}'"
+                        if experiment.distribution_axis else ""))
+    return "\n".join(lines)
+
+
+def _sweep_experiment(text: str) -> SweepExperiment:
+    """An argparse ``type``: the name of a registered sweep experiment."""
+    experiments = sweep_experiments()
+    valid = ", ".join(experiments) or "none registered yet"
+    if text in experiments:
+        return experiments[text]
+    if text in EXPERIMENTS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a sweep experiment (run it with 'softloc demo'); "
+            f"sweep experiments: {valid}"
+        )
+    raise argparse.ArgumentTypeError(f"unknown experiment {text!r}; sweep experiments: {valid}")
+
+
+def _names(text: str) -> list[str]:
+    """An argparse ``type``: comma-separated names (``'a,b'``)."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
+def _noise_levels(text: str) -> list[float]:
+    """An argparse ``type``: comma-separated finite noise levels >= 0."""
+    levels = []
+    for item in text.split(","):
+        try:
+            level = float(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a noise level, got {item!r}") from None
+        if not (math.isfinite(level) and level >= 0.0):
+            raise argparse.ArgumentTypeError(
+                f"noise levels must be finite numbers >= 0, got {item.strip()}"
+            )
+        levels.append(level)
+    return levels
+
+
+def _add_bench(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser(
+        "bench",
+        help="sweep a registered experiment over losses x noise levels x distributions x seeds "
+        "and tabulate mean (std) scores",
+        description=(
+            "Run every point of a sweep experiment's axes (losses x noise levels x noise "
+            "distributions x seeds x folds), one JSON line per finished run in "
+            "DIR/results.jsonl, then print one table per noise distribution (rows: losses, "
+            "columns: noise levels, cells: mean (std) of the score over seeds and folds) and "
+            "write summary.csv, summary.md and scores.png. All options are checked before "
+            "anything runs. Exit status: 0 done, 1 a run failed (finished runs stay saved; "
+            "continue with --resume), 2 bad options or a results folder that cannot be used "
+            "as asked, 130 interrupted."
+        ),
+        epilog=_experiments_epilog(),
+        formatter_class=_HelpFormatter,
+    )
+    bench.add_argument(
+        "experiment", type=_sweep_experiment, metavar="EXPERIMENT",
+        help="name of a registered sweep experiment (listed below)",
+    )
+    bench.add_argument(
+        "--quick", action="store_true",
+        help="the experiment's small axes and configuration: a check that runs in minutes, "
+        "not the paper's numbers",
+    )
+    bench.add_argument(
+        "--out", type=Path, default=None, metavar="DIR",
+        help=f"results folder (default: {RESULTS_ROOT}/EXPERIMENT, or "
+        f"{RESULTS_ROOT}/EXPERIMENT-quick with --quick)",
+    )
+    bench.add_argument(
+        "--executor", choices=EXECUTORS, default="local",
+        help="where runs execute: 'local' (this machine: a process pool, or this process "
+        "with --workers 1) or 'ray' (Ray tasks; needs pip install 'softloc[ray]')",
+    )
+    bench.add_argument(
+        "--workers", type=_whole_number(1), default=default_workers(), metavar="N",
+        help="runs at a time: processes of the local pool (1 = in this process, no pool) or "
+        "CPUs of the local Ray instance; each run uses one CPU thread",
+    )
+    bench.add_argument(
+        "--address", default=None, metavar="ADDR",
+        help="address of a running Ray cluster for ray.init(address=ADDR), e.g. 'auto' or "
+        "'ray://HOST:10001' (only with --executor ray; its CPUs then set the parallelism). "
+        "Default: start a local Ray instance with --workers CPUs",
+    )
+    existing = bench.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--resume", action="store_true",
+        help="continue the sweep in DIR: skip the runs already in results.jsonl (needs the "
+        "same experiment, configuration and axes)",
+    )
+    existing.add_argument(
+        "--force", action="store_true",
+        help="delete DIR's results (results.jsonl, sweep.json, summaries, plot) and start over",
+    )
+    bench.add_argument(
+        "--seeds", type=_whole_number(1), default=None, metavar="N",
+        help="seeds 0..N-1 instead of the experiment's seeds (a count, not a seed value)",
+    )
+    bench.add_argument(
+        "--losses", type=_names, nargs="+", default=None, metavar="LOSS[,LOSS]",
+        help="only these losses (comma- or space-separated; the valid names are the "
+        "experiment's losses listed below)",
+    )
+    bench.add_argument(
+        "--noise-levels", type=_noise_levels, nargs="+", default=None, metavar="LEVEL",
+        help="noise levels to sweep instead of the experiment's: numbers >= 0 in the "
+        "experiment's noise unit (frames or seconds; listed below), comma- or space-separated",
+    )
+    bench.add_argument(
+        "--distributions", type=_names, nargs="+", default=None, metavar="NAME[,NAME]",
+        help="only these noise distributions (comma- or space-separated; listed below)",
+    )
+    bench.add_argument(
+        "--score", default=None, metavar="COLUMN",
+        help="result column the tables average (default: the experiment's score)",
+    )
+    bench.add_argument(
+        "--quiet", action="store_true",
+        help="no progress bar (the tables and the output paths are still printed)",
+    )
+    bench.set_defaults(handler=lambda args: _bench(args, bench))
+
+
+def _add_report(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser(
+        "report",
+        help="print and write the tables and plot of a finished or partial sweep",
+        description=(
+            "Read DIR/sweep.json and DIR/results.jsonl of a finished or partial 'softloc "
+            "bench' sweep (a torn last line is ignored; nothing in results.jsonl changes), "
+            "print one table per noise distribution (rows: losses, columns: noise levels, "
+            "cells: mean (std) of the score; * marks cells with fewer runs than planned) and "
+            "write summary.csv, summary.md and scores.png into DIR."
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    report.add_argument("dir", type=Path, metavar="DIR", help="results folder of a sweep")
+    report.add_argument(
+        "--score", default=None, metavar="COLUMN",
+        help="result column to average (default: the score the sweep was run with)",
+    )
+    report.set_defaults(handler=lambda args: _report(args, report))
+
+
+def _pick(requested: list[list[str]], choices: Sequence, option: str,
+          parser: argparse.ArgumentParser) -> tuple:
+    """The values of ``choices`` named in ``requested`` (flattened), in the requested order."""
+    by_label = {_label(value): value for value in choices}
+    names = [name for group in requested for name in group]
+    unknown = [name for name in names if name not in by_label]
+    if unknown:
+        parser.error(f"{option}: unknown {', '.join(map(repr, unknown))}; valid choices: "
+                     f"{', '.join(by_label)}")
+    if len(set(names)) != len(names):
+        parser.error(f"{option}: a name is given twice in {names}")
+    return tuple(by_label[name] for name in names)
+
+
+def _sweep_axes(args: argparse.Namespace, experiment: SweepExperiment,
+                parser: argparse.ArgumentParser) -> dict[str, tuple]:
+    """The experiment's axes (full or --quick) with the command line's replacements."""
+    axes = experiment.sweep_axes(args.quick)
+    if args.losses is not None:
+        axes[experiment.loss_axis] = _pick(
+            args.losses, experiment.choices(experiment.loss_axis), "--losses", parser)
+    if args.distributions is not None:
+        if experiment.distribution_axis is None:
+            parser.error(f"--distributions: experiment {experiment.name!r} has no noise "
+                         f"distribution axis")
+        axes[experiment.distribution_axis] = _pick(
+            args.distributions, experiment.choices(experiment.distribution_axis),
+            "--distributions", parser)
+    if args.noise_levels is not None:
+        levels = [level for group in args.noise_levels for level in group]
+        known = experiment.choices(experiment.noise_axis)
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in known):
+            fractional = [level for level in levels if not level.is_integer()]
+            if fractional:
+                parser.error(f"--noise-levels: experiment {experiment.name!r} takes whole noise "
+                             f"levels ({experiment.noise_unit}), got "
+                             f"{_describe_values(fractional)}")
+            levels = [int(level) for level in levels]
+        if len(set(levels)) != len(levels):
+            parser.error(f"--noise-levels: a level is given twice in {_describe_values(levels)}")
+        axes[experiment.noise_axis] = tuple(levels)
+    if args.seeds is not None:
+        if experiment.seed_axis is None:
+            parser.error(f"--seeds: experiment {experiment.name!r} has no seed axis")
+        axes[experiment.seed_axis] = tuple(range(args.seeds))
+    return axes
+
+
+def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Validate everything, then run the sweep and print its tables."""
+    experiment: SweepExperiment = args.experiment
+    if args.address is not None and args.executor != "ray":
+        parser.error("--address needs --executor ray")
+    axes = _sweep_axes(args, experiment, parser)
+    out_dir = args.out
+    if out_dir is None:
+        out_dir = RESULTS_ROOT / (experiment.name + ("-quick" if args.quick else ""))
+    try:
+        sweep = prepare_sweep(
+            experiment, out_dir=out_dir, axes=axes, quick=args.quick, executor=args.executor,
+            workers=args.workers, address=args.address, resume=args.resume, force=args.force,
+            score=args.score,
+        )
+    except (SweepError, ValueError, TypeError, ImportError) as error:
+        parser.error(str(error))
+    print(f"{experiment.name}: {len(sweep.runs)} runs (config {sweep.config_hash}) into "
+          f"{out_dir}, executor {args.executor}, {args.workers} worker(s)", flush=True)
+    try:
+        result = sweep.run(progress=not args.quiet)
+    except SweepError as error:
+        print(f"softloc bench: error: {error}", file=sys.stderr)
+        return 2
+    except RunFailedError as error:
+        print(f"softloc bench: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"softloc bench: interrupted; the finished runs are saved in {out_dir}; continue "
+              f"with --resume", file=sys.stderr)
+        return 130
+    print(result.describe())
+    print()
+    print(result.format_tables())
+    for path in result.files.values():
+        print(f"wrote {path}")
+    return 0
+
+
+def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Print and write the tables of the sweep in ``args.dir``."""
+    try:
+        results = read_results(args.dir)
+        tables = score_tables(results, args.score)
+    except SweepError as error:
+        parser.error(str(error))
+    files = write_report(results, tables=tables)
+    print(results.describe())
+    print()
+    print("\n\n".join(table.format_text() for table in tables))
+    for path in files.values():
+        print(f"wrote {path}")
+    return 0
 
 
 def _demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -80,7 +80,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -93,6 +92,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ._io import write_atomic
 from .losses import (
     AlphaSchedule,
     bootstrap_loss,
@@ -688,24 +688,6 @@ def _model_signature(model: nn.Module) -> list[tuple[str, tuple[int, ...], str]]
             for name, value in model.state_dict().items()]
 
 
-def _write_atomically(payload: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)
-    try:
-        with handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        try:
-            os.unlink(handle.name)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def _describe_difference(saved: dict, current: dict) -> str:
     parts = []
     for key in sorted(set(saved) | set(current)):
@@ -1008,7 +990,7 @@ def train(
             "final_evaluation": state.final_evaluation,
             "window": [state.window_loss, state.window_grad_norm, state.window_count],
         }
-        _write_atomically(payload, path)
+        write_atomic(path, lambda f: torch.save(payload, f), binary=True)
 
     def load() -> _State:
         try:

@@ -1,8 +1,21 @@
 """Experiments: one module per experiment, and the registry the ``softloc`` command reads.
 
-Each :class:`Experiment` names its configuration dataclass and its run function, called as
-``run(config, *, seed=..., out_dir=..., progress=...)``; the result has ``format_table()``,
-``files`` and ``passed``.
+The registry :data:`EXPERIMENTS` maps a name to one of two kinds of experiment:
+
+* :class:`Experiment`, a single run with its own report (``softloc demo``): it names its
+  configuration dataclass and its run function, called as
+  ``run(config, *, seed=..., out_dir=..., progress=...)``; the result has ``format_table()``,
+  ``files`` and ``passed``.
+* :class:`~softloc.runner.SweepExperiment`, swept over losses x noise levels x noise
+  distributions x seeds (x folds) by :mod:`softloc.runner` (``softloc bench NAME``): it names its
+  axes (full and ``--quick``), its top-level ``run_one(params, config) -> dict``, its
+  configuration dataclass, its score column and which axes are the losses, the noise levels and
+  the distributions.
+
+An experiment module registers a sweep with :func:`register_experiment`, e.g.::
+
+    register_experiment(SweepExperiment(name="wearable", summary="...", config_type=Config,
+                                        run_one=run_one, axes={...}, score="f1"))
 """
 
 from __future__ import annotations
@@ -10,11 +23,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..runner import SweepExperiment
 from .localization import LocalizationConfig, LocalizationResult, run_localization_experiment
 
 __all__ = [
     "EXPERIMENTS",
     "Experiment",
+    "SweepExperiment",
+    "register_experiment",
+    "sweep_experiments",
     "LocalizationConfig",
     "LocalizationResult",
     "run_localization_experiment",
@@ -30,7 +47,7 @@ class Experiment:
     run: Callable[..., object]
 
 
-EXPERIMENTS: dict[str, Experiment] = {
+EXPERIMENTS: dict[str, Experiment | SweepExperiment] = {
     "localization": Experiment(
         summary=(
             "the paper's localization-learning example: one learned 1-D filter per loss "
@@ -41,3 +58,27 @@ EXPERIMENTS: dict[str, Experiment] = {
         run=run_localization_experiment,
     ),
 }
+
+
+def register_experiment(
+    experiment: SweepExperiment, *, replace: bool = False
+) -> SweepExperiment:
+    """Add a sweep experiment to :data:`EXPERIMENTS` under ``experiment.name``.
+
+    Raises ``ValueError`` if the name is taken (unless ``replace``) and ``TypeError`` for
+    anything but a :class:`~softloc.runner.SweepExperiment`. Returns ``experiment``.
+    """
+    if not isinstance(experiment, SweepExperiment):
+        raise TypeError(f"experiment must be a SweepExperiment, got {type(experiment).__name__}")
+    if experiment.name in EXPERIMENTS and not replace:
+        raise ValueError(
+            f"an experiment named {experiment.name!r} is already registered; pass replace=True "
+            f"to replace it"
+        )
+    EXPERIMENTS[experiment.name] = experiment
+    return experiment
+
+
+def sweep_experiments() -> dict[str, SweepExperiment]:
+    """The registered sweep experiments (``softloc bench`` runs these), in registration order."""
+    return {name: exp for name, exp in EXPERIMENTS.items() if isinstance(exp, SweepExperiment)}

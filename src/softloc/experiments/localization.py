@@ -58,8 +58,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -72,6 +70,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from .._io import write_atomic
 from ..losses import (
     gaussian_kernel,
     label_smoothing_ce_loss,
@@ -592,20 +591,6 @@ def run_localization_experiment(
     return replace(result, files=_write_outputs(result, Path(out_dir)))
 
 
-def _write_atomic(path: Path, write: Callable[[IO], None], *, binary: bool = False) -> None:
-    """Write ``path`` through a temporary file in the same folder and ``os.replace``."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        text = {} if binary else {"encoding": "utf-8", "newline": ""}
-        with open(handle, "wb" if binary else "w", **text) as f:
-            write(f)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _write_outputs(result: LocalizationResult, out_dir: Path) -> dict[str, str]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {kind: out_dir / name for kind, name in OUTPUT_FILES.items()}
@@ -624,11 +609,11 @@ def _write_outputs(result: LocalizationResult, out_dir: Path) -> dict[str, str]:
             for tau, learned, theory in zip(result.offsets, outcome.learned, outcome.theory):
                 writer.writerow([outcome.label, tau, f"{learned:.6f}", f"{theory:.6f}"])
 
-    _write_atomic(paths["png"], lambda f: _plot(result).savefig(f, format="png", dpi=110),
+    write_atomic(paths["png"], lambda f: _plot(result).savefig(f, format="png", dpi=110),
                   binary=True)
-    _write_atomic(paths["summary_csv"], summary)
-    _write_atomic(paths["filters_csv"], filters)
-    _write_atomic(paths["markdown"], lambda f: f.write(result.to_markdown()))
+    write_atomic(paths["summary_csv"], summary)
+    write_atomic(paths["filters_csv"], filters)
+    write_atomic(paths["markdown"], lambda f: f.write(result.to_markdown()))
     return {kind: str(path) for kind, path in paths.items()}
 
 
