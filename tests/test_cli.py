@@ -13,9 +13,9 @@ from softloc.cli import main
 from softloc.experiments import EXPERIMENTS
 
 
-def test_demo_prints_the_table_and_writes_outputs(tmp_path, capsys):
+def test_theory_prints_the_table_and_writes_outputs(tmp_path, capsys):
     status = main([
-        "demo", "--out", str(tmp_path), "--quiet", "--steps", "100", "--seed", "1",
+        "theory", "--out", str(tmp_path), "--quiet", "--steps", "100", "--seed", "1",
         "--sll-softness", "0.5",
     ])
     out, err = capsys.readouterr()
@@ -33,15 +33,15 @@ def test_demo_prints_the_table_and_writes_outputs(tmp_path, capsys):
     assert "step" not in err  # --quiet: no progress bars
 
 
-def test_demo_exit_status_reports_a_failed_check(tmp_path, capsys):
-    status = main(["demo", "--out", str(tmp_path), "--quiet", "--steps", "5"])
+def test_theory_exit_status_reports_a_failed_check(tmp_path, capsys):
+    status = main(["theory", "--out", str(tmp_path), "--quiet", "--steps", "5"])
     assert status == 1
     assert "NO" in capsys.readouterr().out
 
 
-def test_demo_options(tmp_path, capsys):
+def test_theory_options(tmp_path, capsys):
     status = main([
-        "demo", "--out", str(tmp_path), "--quiet", "--steps", "5", "--noise", "binary",
+        "theory", "--out", str(tmp_path), "--quiet", "--steps", "5", "--noise", "binary",
         "--noise-scale", "2", "--sll-softness", "0.7",
     ])
     out = capsys.readouterr().out
@@ -54,10 +54,10 @@ def test_help(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    assert "demo" in out and "usage: softloc" in out
+    assert "demo" in out and "theory" in out and "usage: softloc" in out
 
     with pytest.raises(SystemExit) as exit_info:
-        main(["demo", "--help"])
+        main(["theory", "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     for option in ("--out DIR", "--seed N", "--steps N", "--noise", "--noise-scale FRAMES",
@@ -71,14 +71,16 @@ def test_help(capsys):
     [
         [],
         ["train"],
-        ["demo", "--steps", "0"],
-        ["demo", "--steps", "many"],
-        ["demo", "--seed", "-1"],
-        ["demo", "--noise", "laplace"],
-        ["demo", "--noise-scale", "nan"],
-        ["demo", "--noise", "binary", "--noise-scale", "1.5"],
-        ["demo", "--noise", "binary", "--noise-scale", "7"],
-        ["demo", "--sll-softness"],
+        ["theory", "--steps", "0"],
+        ["theory", "--steps", "many"],
+        ["theory", "--seed", "-1"],
+        ["theory", "--noise", "laplace"],
+        ["theory", "--noise-scale", "nan"],
+        ["theory", "--noise", "binary", "--noise-scale", "1.5"],
+        ["theory", "--noise", "binary", "--noise-scale", "7"],
+        ["theory", "--sll-softness"],
+        ["theory", "--unknown"],
+        ["demo", "--workers", "0"],
         ["demo", "--unknown"],
     ],
 )
@@ -187,8 +189,8 @@ def test_bench_and_report_help(capsys, toy):
     ("argv", "message"),
     [
         (["bench"], "EXPERIMENT"),
-        (["bench", "nope"], "unknown experiment 'nope'; sweep experiments: toy"),
-        (["bench", "localization"], "not a sweep experiment"),
+        (["bench", "nope"], "unknown experiment 'nope'; sweep experiments: sensor, toy"),
+        (["bench", "localization"], "not a sweep experiment (run it with 'softloc theory')"),
         (["bench", "toy", "--losses", "ce,bce"], "unknown 'bce'; valid choices: ce, sll, softloc"),
         (["bench", "toy", "--losses", "ce", "ce"], "twice"),
         (["bench", "toy", "--losses", "ce,"], "comma-separated"),

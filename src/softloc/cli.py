@@ -1,6 +1,13 @@
 """The ``softloc`` command.
 
-``softloc demo`` runs the paper's localization-learning example
+``softloc demo`` runs the quick wearable-sensor sweep (``softloc bench sensor --quick`` on its
+built-in defaults, :mod:`softloc.experiments.sensor`, a few minutes on 2 cores): CE, LS|CE,
+LS|SE and SoftLoc trained on misaligned puff labels, and prints the F1 per loss x noise level
+with diagnostics (the oracle F1 at the best threshold on the test set, predicted / true event
+counts) and where the PNG, CSV and Markdown files are. Exit status 0, 1 when a run fails, 2 for
+bad options.
+
+``softloc theory`` runs the paper's localization-learning example
 (:mod:`softloc.experiments.localization`): it trains one 1-D filter per loss, prints a table
 comparing each learned filter with the paper's theory and writes a PNG, two CSV files and a
 Markdown table. The exit status is 0 when every learned filter is within the tolerance of its
@@ -40,9 +47,13 @@ from .runner import (
 
 __all__ = ["main", "build_parser"]
 
-DEMO_EXPERIMENT = "localization"
-DEFAULT_OUT = Path("results") / DEMO_EXPERIMENT
+THEORY_EXPERIMENT = "localization"
+DEFAULT_OUT = Path("results") / THEORY_EXPERIMENT
+DEMO_EXPERIMENT = "sensor"
 RESULTS_ROOT = Path("results")
+DEMO_OUT = RESULTS_ROOT / "sensor-demo"
+#: Result columns printed by ``softloc demo`` after the F1 table, as diagnostics.
+DEMO_DIAGNOSTICS = ("oracle_f1", "count_ratio", "ambiguous_share", "f1_shift_m1")
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -105,10 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    experiment = EXPERIMENTS[DEMO_EXPERIMENT]
+    _add_demo(commands)
+    experiment = EXPERIMENTS[THEORY_EXPERIMENT]
     defaults = experiment.config_type()
     demo = commands.add_parser(
-        "demo",
+        "theory",
         help="run the localization-learning example and compare each loss with the paper",
         description=(
             f"Run {experiment.summary}. Prints a table (loss, theory, max |p* - theory|, "
@@ -148,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--quiet", action="store_true",
         help="no progress bars (the table and the output paths are still printed)",
     )
-    demo.set_defaults(handler=lambda args: _demo(args, demo))
+    demo.set_defaults(handler=lambda args: _theory(args, demo))
     _add_bench(commands)
     _add_report(commands)
     return parser
@@ -191,7 +203,7 @@ def _sweep_experiment(text: str) -> SweepExperiment:
         return experiments[text]
     if text in EXPERIMENTS:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a sweep experiment (run it with 'softloc demo'); "
+            f"{text!r} is not a sweep experiment (run it with 'softloc theory'); "
             f"sweep experiments: {valid}"
         )
     raise argparse.ArgumentTypeError(f"unknown experiment {text!r}; sweep experiments: {valid}")
@@ -432,9 +444,95 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _add_demo(commands: argparse._SubParsersAction) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run the quick wearable-sensor sweep (CE, LS|CE, LS|SE, SoftLoc on misaligned "
+        "puff labels) and print the comparison",
+        description=(
+            "Run 'softloc bench sensor --quick' on its built-in defaults: the paper's "
+            "puff-detection experiment on synthetic wearable-sensor data, each loss trained on "
+            "labels misaligned by a rounded normal of sigma = 0, 2, 4 steps, F1 at zero "
+            "tolerance on a held-out subject (2 folds, 1 seed; a few minutes on 2 cores). "
+            "Prints the F1 table (loss x noise level) and, as diagnostics, the oracle F1 (best "
+            "threshold chosen on the test set), predicted / true event counts, the share of "
+            "ambiguous outputs (0.05 < p < 0.5) and the F1 of predictions moved one step "
+            "earlier; writes results.jsonl, summary.csv, summary.md, diagnostics.md and "
+            "scores.png. Runs already in DIR are reused. Exit status: 0 done, 1 a run failed, "
+            "2 bad options."
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    demo.add_argument("--out", type=Path, default=DEMO_OUT, metavar="DIR",
+                      help="results folder (created if missing)")
+    demo.add_argument("--workers", type=_whole_number(1), default=default_workers(),
+                      metavar="N", help="runs at a time (1 = in this process)")
+    demo.add_argument("--fresh", action="store_true",
+                      help="delete DIR's results and run every point again")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(handler=lambda args: _demo(args, demo))
+
+
 def _demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Run the demo experiment; ``parser`` reports invalid combinations of options."""
-    experiment = EXPERIMENTS[DEMO_EXPERIMENT]
+    """The quick sensor sweep with its diagnostics."""
+    experiment = sweep_experiments()[DEMO_EXPERIMENT]
+    out_dir = args.out
+    resume = (out_dir / "results.jsonl").exists() and not args.fresh
+    try:
+        sweep = prepare_sweep(experiment, out_dir=out_dir, quick=True, workers=args.workers,
+                              resume=resume, force=args.fresh)
+    except (SweepError, ValueError, TypeError) as error:
+        parser.error(f"{error} (or pass --fresh)" if resume else str(error))
+    print(f"{experiment.name}: {len(sweep.runs)} runs (config {sweep.config_hash}) into "
+          f"{out_dir}, {args.workers} worker(s)", flush=True)
+    try:
+        result = sweep.run(progress=not args.quiet)
+    except RunFailedError as error:
+        print(f"softloc demo: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"softloc demo: interrupted; the finished runs are saved in {out_dir}",
+              file=sys.stderr)
+        return 130
+    results = read_results(out_dir)
+    diagnostics = [table for column in DEMO_DIAGNOSTICS
+                   for table in score_tables(results, column)]
+    counts = {}
+    for row in results.rows:
+        key = (row["params"]["loss"], row["params"]["noise_level"])
+        predicted, true = counts.get(key, (0, 0))
+        counts[key] = (predicted + row["result"]["predicted_events"],
+                       true + row["result"]["true_events"])
+    count_lines = ["predicted / true events (summed over seeds and folds)",
+                   "loss \\ noise level  " + "  ".join(
+                       f"{level:>9}" for level in sweep.axes[experiment.noise_axis])]
+    for loss in sweep.axes[experiment.loss_axis]:
+        cells = [counts.get((loss, level)) for level in sweep.axes[experiment.noise_axis]]
+        count_lines.append(f"{loss:<18}  " + "  ".join(
+            f"{'-':>9}" if c is None else f"{f'{c[0]}/{c[1]}':>9}" for c in cells))
+    diagnostics_text = "\n\n".join(
+        [table.format_text() for table in diagnostics] + ["\n".join(count_lines)])
+    diagnostics_path = out_dir / "diagnostics.md"
+    diagnostics_path.write_text(
+        "\n\n".join(table.to_markdown() for table in diagnostics) + "\n\n```\n"
+        + "\n".join(count_lines) + "\n```\n", encoding="utf-8")
+    print(result.describe())
+    print()
+    print(result.format_tables())
+    print()
+    print("diagnostics (oracle_f1: best threshold chosen on the test set, not a score; "
+          "count_ratio: predicted / true events; ambiguous_share: steps with 0.05 < p < 0.5; "
+          "f1_shift_m1: F1 of predictions moved one step earlier)")
+    print()
+    print(diagnostics_text)
+    for path in [*result.files.values(), str(diagnostics_path)]:
+        print(f"wrote {path}")
+    return 0
+
+
+def _theory(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run the localization example; ``parser`` reports invalid combinations of options."""
+    experiment = EXPERIMENTS[THEORY_EXPERIMENT]
     try:
         config = experiment.config_type(
             steps=args.steps, noise=args.noise, noise_scale=args.noise_scale,

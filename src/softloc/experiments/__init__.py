@@ -2,7 +2,7 @@
 
 The registry :data:`EXPERIMENTS` maps a name to one of two kinds of experiment:
 
-* :class:`Experiment`, a single run with its own report (``softloc demo``): it names its
+* :class:`Experiment`, a single run with its own report (``softloc theory``): it names its
   configuration dataclass and its run function, called as
   ``run(config, *, seed=..., out_dir=..., progress=...)``; the result has ``format_table()``,
   ``files`` and ``passed``.
@@ -33,6 +33,8 @@ __all__ = [
     "register_experiment",
     "sweep_experiments",
     "LocalizationConfig",
+    "SENSOR_EXPERIMENT",
+    "SensorExperimentConfig",
     "LocalizationResult",
     "run_localization_experiment",
 ]
@@ -77,6 +79,11 @@ def register_experiment(
         )
     EXPERIMENTS[experiment.name] = experiment
     return experiment
+
+
+from .sensor import SENSOR_EXPERIMENT, SensorExperimentConfig  # noqa: E402  (needs the above)
+
+register_experiment(SENSOR_EXPERIMENT)
 
 
 def sweep_experiments() -> dict[str, SweepExperiment]:
