@@ -12,9 +12,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# tinysoundfont (the synthesiser of softloc.data.music) declares pyaudio, which offline rendering
+# does not use and which does not build without PortAudio: it is installed without dependencies
+# (about 2 s; the music extra, music21 and pretty_midi, adds about 10 s and 30 MB).
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps "tinysoundfont>=0.3.6"
 	touch $@
 
 install: $(VENV)/.installed
