@@ -411,8 +411,11 @@ def run_one(params: dict, config: SensorExperimentConfig) -> dict:
 # Registration
 # ---------------------------------------------------------------------------------------------
 
-#: ``--quick`` (and ``softloc demo``): 2 000 iterations instead of 10 000.
-QUICK_CONFIG = SensorExperimentConfig(iterations=2000)
+#: ``--quick`` (and ``softloc demo``): 5 000 iterations instead of 10 000, one held-out subject.
+#: Fewer iterations mislead: at 2 000 SoftLoc has not sharpened yet (1.7 times the true number
+#: of events at p > 0.2, half of them one step late; F1 0.67 at sigma = 0 against 0.86 at 5 000
+#: iterations), while CE has; at 5 000 both reach their clean score on fold 0.
+QUICK_CONFIG = SensorExperimentConfig(iterations=5000)
 
 SENSOR_EXPERIMENT = SweepExperiment(
     name="sensor",
@@ -435,7 +438,7 @@ SENSOR_EXPERIMENT = SweepExperiment(
         "noise_level": (0, 2, 4),
         "distribution": ("normal",),
         "seed": (0,),
-        "fold": (0, 1),
+        "fold": (0,),
     },
     quick_config=QUICK_CONFIG,
     score="f1",
