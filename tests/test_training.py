@@ -44,15 +44,6 @@ SPECS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # Tiny tensors: intra-op threads only add overhead.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class TinyDetector(nn.Module):
     """(N, F, T) features -> (N, C, T) logits."""
 

@@ -56,7 +56,6 @@ Examples
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -66,6 +65,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._checks import check_int, check_probability
 from .events import TimeBase
 
 __all__ = [
@@ -128,10 +128,7 @@ class Detections:
     rule: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if isinstance(self.num_frames, bool) or not isinstance(self.num_frames, numbers.Integral):
-            raise TypeError(f"num_frames must be an int, got {type(self.num_frames).__name__}")
-        if self.num_frames < 1:
-            raise ValueError(f"num_frames must be >= 1, got {self.num_frames}")
+        check_int(self.num_frames, "num_frames", 1)
         if not isinstance(self.rule, Mapping):
             raise TypeError(f"rule must be a mapping, got {type(self.rule).__name__}")
         frames = _nested_arrays(self.frames, "frames", np.int64)
@@ -280,23 +277,11 @@ def _check_time_base(time_base) -> None:
 
 
 def _check_threshold(value, name: str = "threshold") -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a float in [0, 1], got {type(value).__name__}")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:  # also rejects NaN
-        raise ValueError(f"{name} must lie in [0, 1], got {value}")
-    return value
+    return check_probability(value, name)
 
 
 def _check_frames(value, name: str, *, minimum: int | None = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be a whole number of frames (int), got {type(value).__name__}"
-        )
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum} frames, got {value}")
-    return value
+    return check_int(value, name, minimum, unit="frames")
 
 
 def _check_flag(value, name: str) -> bool:

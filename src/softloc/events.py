@@ -54,6 +54,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._checks import check_choice, check_int
+
 __all__ = [
     "COLLISION_POLICIES",
     "OUTSIDE_POLICIES",
@@ -142,12 +144,6 @@ class TimeBase:
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_choice(value: str, name: str, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-    return value
-
-
 def _check_time_base(time_base: TimeBase, name: str = "time_base") -> TimeBase:
     if not isinstance(time_base, TimeBase):
         raise TypeError(f"{name} must be a softloc.events.TimeBase, got {type(time_base).__name__}")
@@ -156,11 +152,7 @@ def _check_time_base(time_base: TimeBase, name: str = "time_base") -> TimeBase:
 
 def _check_length(value: int, name: str) -> int:
     """A whole number of frames >= 1."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int (frames), got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1 frame, got {value}")
-    return int(value)
+    return check_int(value, name, 1, unit="frames")
 
 
 def _as_numpy(values, name: str) -> np.ndarray:
@@ -465,8 +457,8 @@ def events_to_frames(
     """
     time_base = _check_time_base(time_base)
     num_frames = _check_length(num_frames, "num_frames")
-    collisions = _check_choice(collisions, "collisions", COLLISION_POLICIES)
-    outside = _check_choice(outside, "outside", OUTSIDE_POLICIES)
+    collisions = check_choice(collisions, "collisions", COLLISION_POLICIES)
+    outside = check_choice(outside, "outside", OUTSIDE_POLICIES)
     checked = _check_events(events, "events")
     counts, report = _frame_events(checked, time_base, num_frames, collisions, outside, "events")
     return FrameLabels(labels=counts.astype(dtype), report=report)
@@ -544,8 +536,8 @@ def events_to_batch(
     [[True, True, False, False], [True, True, True, True]]
     """
     time_base = _check_time_base(time_base)
-    collisions = _check_choice(collisions, "collisions", COLLISION_POLICIES)
-    outside = _check_choice(outside, "outside", OUTSIDE_POLICIES)
+    collisions = check_choice(collisions, "collisions", COLLISION_POLICIES)
+    outside = check_choice(outside, "outside", OUTSIDE_POLICIES)
     if isinstance(batch_events, (str, bytes, dict)) or not isinstance(batch_events, Sequence):
         raise TypeError(
             f"batch_events must be a sequence of N event lists, got {type(batch_events).__name__}"

@@ -67,11 +67,11 @@ import torch
 from scipy.special import ndtr
 from torch import Tensor
 
+from ._checks import check_choice, check_int, check_real
 from .events import (
     COLLISION_POLICIES,
     TimeBase,
     _as_counts,
-    _check_choice,
     _check_events,
     _check_mask,
     _check_time_base,
@@ -156,27 +156,15 @@ def epoch_generator(seed: int, epoch: int) -> np.random.Generator:
 
 
 def _check_number(value: float, name: str, *, minimum: float | None = None) -> float:
-    number = isinstance(value, (int, float, np.integer, np.floating))
-    if isinstance(value, (bool, np.bool_)) or not number:
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum:g}, got {value}")
-    return value
+    return check_real(value, name, -math.inf if minimum is None else minimum)
 
 
 def _check_unit(unit: str) -> str:
-    return _check_choice(unit, "unit", UNITS)
+    return check_choice(unit, "unit", UNITS)
 
 
 def _check_size(n: int) -> int:
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be an int (number of draws), got {type(n).__name__}")
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    return int(n)
+    return check_int(n, "n", 0)
 
 
 class ShiftDistribution(abc.ABC):
@@ -801,7 +789,7 @@ def misalign_events(
     """
     checked = _check_events(events, "events")
     distribution = _check_distribution(distribution)
-    outside = _check_choice(outside, "outside", MISALIGNMENT_POLICIES)
+    outside = check_choice(outside, "outside", MISALIGNMENT_POLICIES)
     bounds = _check_span(span, outside)
     if distribution.unit == "frames":
         time_base = _needs_time_base(time_base, distribution, "event times in seconds")
@@ -894,8 +882,8 @@ def misalign_frames(
     ([[0, 0, 1, 0, 0]], [[5]], 1)
     """
     distribution = _check_distribution(distribution)
-    outside = _check_choice(outside, "outside", MISALIGNMENT_POLICIES)
-    collisions = _check_choice(collisions, "collisions", COLLISION_POLICIES)
+    outside = check_choice(outside, "outside", MISALIGNMENT_POLICIES)
+    collisions = check_choice(collisions, "collisions", COLLISION_POLICIES)
     if distribution.unit == "seconds":
         time_base = _needs_time_base(time_base, distribution, "frame labels")
     elif time_base is not None:

@@ -69,6 +69,7 @@ from typing import IO, Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._checks import check_choice
 from ._io import write_atomic
 
 try:
@@ -1374,8 +1375,7 @@ def prepare_sweep(
     if list(axes) != list(experiment.axes):
         raise ValueError(f"axes must name the experiment's axes {list(experiment.axes)} in that "
                          f"order, got {list(axes)}")
-    if executor not in EXECUTORS:
-        raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+    check_choice(executor, "executor", EXECUTORS)
     workers = default_workers() if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")

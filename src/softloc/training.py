@@ -104,6 +104,7 @@ from .losses import (
     softloc_loss,
     stepwise_ce_loss,
 )
+from ._checks import check_choice, check_int
 from .losses._utils import check_positive, check_probability
 from .losses.baselines import KERNEL_NORMS
 
@@ -275,17 +276,10 @@ class LossSpec:
             beta = _DEFAULT_BETA if self.beta is None else self.beta
             set_(self, "beta", check_probability(beta, "beta"))
         if self.width is not None:
-            if isinstance(self.width, bool) or not isinstance(self.width, numbers.Integral):
-                raise TypeError(f"width must be a whole number of frames, "
-                                f"got {type(self.width).__name__}")
-            if self.width < 1:
-                raise ValueError(f"width must be >= 1 frame, got {self.width}")
-            set_(self, "width", int(self.width))
+            set_(self, "width", check_int(self.width, "width", 1, unit="frames"))
         if "kernel_norm" in accepted:
             norm = _DEFAULT_KERNEL_NORM if self.kernel_norm is None else self.kernel_norm
-            if norm not in KERNEL_NORMS:
-                raise ValueError(f"kernel_norm must be one of {KERNEL_NORMS}, got {norm!r}")
-            set_(self, "kernel_norm", norm)
+            set_(self, "kernel_norm", check_choice(norm, "kernel_norm", KERNEL_NORMS))
 
     @property
     def description(self) -> str:
@@ -487,7 +481,7 @@ def sampled_batches(
         if tuple(mask.shape) != expected:
             raise ValueError(f"mask must have shape (M, T) = {expected}, "
                              f"got {tuple(mask.shape)}")
-    batch_size = _check_int(batch_size, "batch_size", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
     if not replacement and batch_size > rows:
         raise ValueError(f"batch_size must be <= the number of rows ({rows}) without "
                          f"replacement, got {batch_size}")
@@ -625,16 +619,8 @@ CHECKPOINT_FORMAT = "softloc.training.checkpoint/1"
 OptimizerFactory = Callable[[list[nn.Parameter]], torch.optim.Optimizer]
 
 
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _optional_int(value: Any, name: str, minimum: int) -> int | None:
-    return None if value is None else _check_int(value, name, minimum)
+    return check_int(value, name, minimum, optional=True)
 
 
 @dataclass(frozen=True)
@@ -913,13 +899,12 @@ def train(
     if not callable(batches):
         raise TypeError(f"batches must be a callable batches(step, generator), got "
                         f"{type(batches).__name__}")
-    steps = _check_int(steps, "steps", 1)
-    seed = _check_int(seed, "seed", 0)
-    log_every = _check_int(log_every, "log_every", 1)
-    warmup_steps = _check_int(warmup_steps, "warmup_steps", 0)
+    steps = check_int(steps, "steps", 1)
+    seed = check_int(seed, "seed", 0)
+    log_every = check_int(log_every, "log_every", 1)
+    warmup_steps = check_int(warmup_steps, "warmup_steps", 0)
     learning_rate = check_positive(learning_rate, "learning_rate")
-    if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
+    lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
     if gradient_clip is not None:
         gradient_clip = check_positive(gradient_clip, "gradient_clip")
     options = dict(optimizer_options or {})

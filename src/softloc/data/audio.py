@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._checks import check_int
 from .._io import write_atomic
 from ..events import TimeBase
 
@@ -77,11 +78,7 @@ __all__ = [
 
 
 def _check_rate(value, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int (Hz), got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1 Hz, got {value}")
-    return int(value)
+    return check_int(value, name, 1, unit="Hz")
 
 
 def _check_samples(samples, name: str = "samples") -> np.ndarray:

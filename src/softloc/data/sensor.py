@@ -152,6 +152,8 @@ import numpy as np
 import torch
 from scipy.signal import lfilter
 
+from .._checks import check_int, check_real
+
 __all__ = [
     "CYCLE_KINDS",
     "DISTRACTOR_KINDS",
@@ -256,31 +258,6 @@ _DISTRACTORS = {
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_int(value, name: str, *, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_float(value, name: str, *, minimum: float = -math.inf, maximum: float = math.inf,
-                 below_maximum: bool = False) -> float:
-    number = isinstance(value, (int, float, np.integer, np.floating))
-    if isinstance(value, (bool, np.bool_)) or not number:
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if value < minimum or value > maximum or (below_maximum and value >= maximum):
-        if maximum == math.inf:
-            bounds = f">= {minimum:g}"
-        else:
-            bounds = f"in [{minimum:g}, {maximum:g}{')' if below_maximum else ']'}"
-        raise ValueError(f"{name} must be {bounds}, got {value}")
-    return value
-
-
 # ----------------------------------------------------------------------------------------------
 # Configuration
 # ----------------------------------------------------------------------------------------------
@@ -383,18 +360,18 @@ class SensorConfig:
         set_ = object.__setattr__
         for name in ("num_subjects", "sessions_per_subject", "num_features",
                      "min_inter_puff_gap"):
-            set_(self, name, _check_int(getattr(self, name), name, minimum=1))
-        set_(self, "min_episode_gap", _check_int(self.min_episode_gap, "min_episode_gap",
+            set_(self, name, check_int(getattr(self, name), name, minimum=1))
+        set_(self, "min_episode_gap", check_int(self.min_episode_gap, "min_episode_gap",
                                                  minimum=self.min_inter_puff_gap + 1))
         length = self.session_length
         if not isinstance(length, (tuple, list)) or len(length) != 2:
             raise TypeError(f"session_length must be a (low, high) pair of ints, got {length!r}")
-        low = _check_int(length[0], "session_length[0]", minimum=1)
-        high = _check_int(length[1], "session_length[1]", minimum=low)
+        low = check_int(length[0], "session_length[0]", minimum=1)
+        high = check_int(length[1], "session_length[1]", minimum=low)
         set_(self, "session_length", (low, high))
         for name in ("episodes_per_session", "puffs_per_episode"):
-            set_(self, name, _check_float(getattr(self, name), name, minimum=1.0))
-        set_(self, "inter_puff_gap", _check_float(self.inter_puff_gap, "inter_puff_gap",
+            set_(self, name, check_real(getattr(self, name), name, minimum=1.0))
+        set_(self, "inter_puff_gap", check_real(self.inter_puff_gap, "inter_puff_gap",
                                                   minimum=self.min_inter_puff_gap))
         if self.inter_puff_gap >= self.min_episode_gap - 1 and self.inter_puff_gap > \
                 self.min_inter_puff_gap:
@@ -402,29 +379,29 @@ class SensorConfig:
                 f"inter_puff_gap must be < min_episode_gap - 1 = {self.min_episode_gap - 1} "
                 f"(within-episode gaps are capped there), got {self.inter_puff_gap}"
             )
-        set_(self, "episode_gap", _check_float(self.episode_gap, "episode_gap",
+        set_(self, "episode_gap", check_real(self.episode_gap, "episode_gap",
                                                minimum=self.min_episode_gap))
         for name in ("puff_strength", "puff_variability", "context_before", "context_after",
                      "subject_variation", "feature_noise"):
-            set_(self, name, _check_float(getattr(self, name), name, minimum=0.0))
+            set_(self, name, check_real(getattr(self, name), name, minimum=0.0))
         for name in ("evidence_before", "evidence_after", "distractor_rate",
                      "distractor_similarity", "artifact_rate"):
-            set_(self, name, _check_float(getattr(self, name), name, minimum=0.0, maximum=1.0))
+            set_(self, name, check_real(getattr(self, name), name, minimum=0.0, maximum=1.0))
         if self.evidence_before + self.evidence_after > 1.0 + 1e-12:
             raise ValueError(
                 "evidence_before + evidence_after must be <= 1 (shares of the puff signature), "
                 f"got {self.evidence_before} + {self.evidence_after}"
             )
         set_(self, "background_correlation",
-             _check_float(self.background_correlation, "background_correlation", minimum=0.0,
-                          maximum=1.0, below_maximum=True))
+             check_real(self.background_correlation, "background_correlation", minimum=0.0,
+                          maximum=1.0, high_open=True))
         mix = self.distractor_mix
         if not isinstance(mix, (tuple, list)) or len(mix) != len(DISTRACTOR_KINDS):
             raise TypeError(
                 f"distractor_mix must be {len(DISTRACTOR_KINDS)} weights for {DISTRACTOR_KINDS}, "
                 f"got {mix!r}"
             )
-        mix = tuple(_check_float(w, f"distractor_mix[{i}]", minimum=0.0) for i, w in enumerate(mix))
+        mix = tuple(check_real(w, f"distractor_mix[{i}]", minimum=0.0) for i, w in enumerate(mix))
         if self.distractor_rate > 0 and sum(mix) <= 0:
             raise ValueError("distractor_mix must have a positive weight when distractor_rate > 0")
         set_(self, "distractor_mix", mix)
@@ -486,8 +463,8 @@ class SensorSession:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "subject", _check_int(self.subject, "subject", minimum=-(2**62)))
-        set_(self, "index", _check_int(self.index, "index", minimum=0))
+        set_(self, "subject", check_int(self.subject, "subject", minimum=-(2**62)))
+        set_(self, "index", check_int(self.index, "index", minimum=0))
         features = np.asarray(self.features)
         if features.ndim != 2 or features.shape[0] == 0 or features.shape[1] == 0:
             raise ValueError(
@@ -780,7 +757,7 @@ class SensorDataset:
         """
         if episode_gap is None:
             episode_gap = self.config.min_episode_gap if self.config else _DEFAULT_EPISODE_GAP
-        episode_gap = _check_int(episode_gap, "episode_gap", minimum=1)
+        episode_gap = check_int(episode_gap, "episode_gap", minimum=1)
         sizes, inner, outer = [], [], []
         puffs = distractors = non_puff = 0
         for session in self.sessions:
@@ -904,8 +881,8 @@ class SensorDataset:
         masked). Without it only windows that lie inside a session are made; a session shorter
         than ``length`` gives none.
         """
-        length = _check_int(length, "length", minimum=1)
-        stride = _check_int(stride, "stride", minimum=1)
+        length = check_int(length, "length", minimum=1)
+        stride = check_int(stride, "stride", minimum=1)
         if not isinstance(pad, (bool, np.bool_)):
             raise TypeError(f"pad must be a bool, got {type(pad).__name__}")
         parts = []
@@ -926,7 +903,7 @@ class SensorDataset:
         longest = max(s.length for s in self.sessions)
         if length is None:
             length = longest
-        length = _check_int(length, "length", minimum=1)
+        length = check_int(length, "length", minimum=1)
         if length < longest:
             raise ValueError(f"length must be >= the longest session ({longest}), got {length}")
         parts = [_cut(s, i, np.array([0]), length) for i, s in enumerate(self.sessions)]
@@ -939,7 +916,7 @@ def _check_subjects(subjects, available: tuple[int, ...], name: str) -> set[int]
                         f"wrap it: [{subjects}]")
     wanted = set()
     for subject in subjects:
-        subject = _check_int(subject, name, minimum=-(2**62))
+        subject = check_int(subject, name, minimum=-(2**62))
         if subject not in available:
             raise ValueError(f"{name}: subject {subject} is not in the dataset {available}")
         wanted.add(subject)
@@ -1196,7 +1173,7 @@ def generate_sensor_dataset(config: SensorConfig | None = None, *, seed: int = 0
         config = SensorConfig()
     if not isinstance(config, SensorConfig):
         raise TypeError(f"config must be a SensorConfig, got {type(config).__name__}")
-    seed = _check_int(seed, "seed", minimum=0)
+    seed = check_int(seed, "seed", minimum=0)
     population = _population(config, _rng(seed, 0))
     sessions = []
     for subject in range(config.num_subjects):
@@ -1312,13 +1289,13 @@ def load_puffmarker(folder, users: Sequence[int] = PUFFMARKER_USERS, *,
     if isinstance(users, (int, np.integer)):
         raise TypeError(
             f"users must be a sequence of user ids, got a single int; wrap it: [{users}]")
-    users = [_check_int(u, "users", minimum=0) for u in users]
+    users = [check_int(u, "users", minimum=0) for u in users]
     if not users:
         raise ValueError("users must name at least one user")
     if len(set(users)) != len(users):
         raise ValueError(f"users must not repeat ids, got {users}")
-    num_features = _check_int(num_features, "num_features", minimum=1)
-    session_gap = _check_float(session_gap, "session_gap", minimum=0.0)
+    num_features = check_int(num_features, "num_features", minimum=1)
+    session_gap = check_real(session_gap, "session_gap", minimum=0.0)
     width = num_features + 2
 
     sessions, names = [], None

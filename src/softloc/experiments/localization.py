@@ -70,6 +70,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from .._checks import check_choice, check_int
 from .._io import write_atomic
 from ..losses import (
     gaussian_kernel,
@@ -97,14 +98,6 @@ OUTPUT_FILES = {
     "filters_csv": "filters.csv",
     "markdown": "summary.md",
 }
-
-
-def _check_int(value: int, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -159,11 +152,11 @@ class LocalizationConfig:
     tolerance: float = 0.03
 
     def __post_init__(self) -> None:
-        _check_int(self.length, "length", 3)
-        _check_int(self.radius, "radius", 1)
-        _check_int(self.max_shift, "max_shift", 0)
-        _check_int(self.num_sequences, "num_sequences", 1)
-        _check_int(self.steps, "steps", 1)
+        check_int(self.length, "length", 3, numpy=False)
+        check_int(self.radius, "radius", 1, numpy=False)
+        check_int(self.max_shift, "max_shift", 0, numpy=False)
+        check_int(self.num_sequences, "num_sequences", 1, numpy=False)
+        check_int(self.steps, "steps", 1, numpy=False)
         if self.length // 2 + self.radius > self.length - 1:
             raise ValueError(
                 f"radius must leave the filter inside the sequence: length // 2 + radius <= "
@@ -206,10 +199,9 @@ def misalignment_pmf(noise: str, scale: float, max_shift: int) -> Tensor:
     >>> round(float(p.sum()), 12), round(float(p[3]), 3)
     (1.0, 0.266)
     """
-    if noise not in NOISE_KINDS:
-        raise ValueError(f"noise must be one of {NOISE_KINDS}, got {noise!r}")
+    check_choice(noise, "noise", NOISE_KINDS)
     scale = check_positive(scale, "noise_scale")
-    _check_int(max_shift, "max_shift", 0)
+    check_int(max_shift, "max_shift", 0, numpy=False)
     shifts = torch.arange(-max_shift, max_shift + 1, dtype=torch.float64)
     if noise == "normal":
         edges = torch.special.ndtr(torch.cat([shifts - 0.5, shifts[-1:] + 0.5]) / scale)
@@ -536,7 +528,7 @@ def run_localization_experiment(
     config = LocalizationConfig() if config is None else config
     if not isinstance(config, LocalizationConfig):
         raise TypeError(f"config must be a LocalizationConfig, got {type(config).__name__}")
-    seed = _check_int(seed, "seed", 0)
+    seed = check_int(seed, "seed", 0, numpy=False)
     start = time.perf_counter()
 
     pmf = misalignment_pmf(config.noise, config.noise_scale, config.max_shift)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .. import _checks
+
 REDUCTIONS = ("none", "mean", "sum")
 
 
@@ -42,29 +44,17 @@ class Batch:
 
 
 def check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    _checks.check_choice(reduction, "reduction", REDUCTIONS)
 
 
 def check_probability(value: float, name: str, *, open_low: bool = False) -> float:
     """A float in [0, 1] (or (0, 1] when ``open_low``); raises naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
-    value = float(value)
-    low_ok = value > 0.0 if open_low else value >= 0.0
-    if not (low_ok and value <= 1.0):
-        interval = "(0, 1]" if open_low else "[0, 1]"
-        raise ValueError(f"{name} must lie in {interval}, got {value}")
-    return value
+    return _checks.check_probability(value, name, open_low=open_low, numpy=False)
 
 
 def check_positive(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not (value > 0.0 and value < float("inf")):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
+    """A finite float > 0 (a Python ``int`` or ``float``); raises naming ``name`` otherwise."""
+    return _checks.check_real(value, name, 0.0, low_open=True, numpy=False)
 
 
 def check_logits(input: Tensor, name: str = "input", *, check_values: bool = True) -> None:

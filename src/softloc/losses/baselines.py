@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._checks import check_choice
 from ._utils import Batch, check_positive, check_probability, check_reduction, prepare, reduce
 from .smoothing import DEFAULT_TRUNCATE, check_softness, gaussian_kernel, gaussian_smooth
 
@@ -65,8 +66,7 @@ def _ce(batch: Batch, target: Tensor, pos_weight: float | Tensor | None) -> Tens
 
 
 def _smoothed_target(batch: Batch, softness: float | Tensor, kernel_norm: str, truncate: float) -> Tensor:
-    if kernel_norm not in KERNEL_NORMS:
-        raise ValueError(f"kernel_norm must be one of {KERNEL_NORMS}, got {kernel_norm!r}")
+    check_choice(kernel_norm, "kernel_norm", KERNEL_NORMS)
     softness = check_softness(softness, batch.input.shape[1])
     target = batch.masked(batch.target.clamp(max=1.0))
     smoothed = gaussian_smooth(target, softness, truncate=truncate)

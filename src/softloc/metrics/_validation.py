@@ -7,10 +7,13 @@ is a sequence of ``C`` such arrays (one per class, the convention of :mod:`softl
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
+import numbers
+
 import numpy as np
+
+from .._checks import check_int
 
 MAX_DECIMALS = 15
 _FLOAT64 = np.dtype(np.float64)
@@ -161,11 +164,4 @@ def check_tolerance(value, name: str = "tolerance") -> float:
 
 def check_decimals(value) -> int | None:
     """``None`` or an int in ``[0, MAX_DECIMALS]``."""
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"decimals must be None or an int, got {type(value).__name__}")
-    value = int(value)
-    if not 0 <= value <= MAX_DECIMALS:
-        raise ValueError(f"decimals must lie in [0, {MAX_DECIMALS}], got {value}")
-    return value
+    return check_int(value, "decimals", 0, maximum=MAX_DECIMALS, optional=True)

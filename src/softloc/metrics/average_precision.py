@@ -47,6 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import check_choice
 from ._validation import (
     as_confidence,
     as_corpus,
@@ -98,9 +99,7 @@ def _check_thresholds(thresholds) -> np.ndarray | None:
 
 
 def _check_interpolation(interpolation) -> str:
-    if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
-    return interpolation
+    return check_choice(interpolation, "interpolation", INTERPOLATIONS)
 
 
 def _check_tolerances(tolerances) -> tuple[float, ...]:

@@ -29,17 +29,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .._checks import check_int
 from ..losses import init_no_event_bias_
 
 __all__ = ["CausalRecurrentDetector"]
-
-
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
 
 
 class CausalRecurrentDetector(nn.Module):
@@ -78,9 +71,9 @@ class CausalRecurrentDetector(nn.Module):
                  dropout: float = 0.5, *, bias_steps: int | None = 50,
                  no_event_probability: float = 0.64) -> None:
         super().__init__()
-        self.in_features = _check_int(in_features, "in_features", 1)
-        self.hidden = _check_int(hidden, "hidden", 1)
-        self.num_classes = _check_int(num_classes, "num_classes", 1)
+        self.in_features = check_int(in_features, "in_features", 1, numpy=False)
+        self.hidden = check_int(hidden, "hidden", 1, numpy=False)
+        self.num_classes = check_int(num_classes, "num_classes", 1, numpy=False)
         dropout = float(dropout)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
