@@ -20,9 +20,7 @@ Counts per row are drawn uniformly from 0..1 ("sparse") and 0..38 ("dense"). Log
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
-import io
 import json
 import resource
 import subprocess
@@ -34,7 +32,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from softloc._io import write_text_atomic
+from _tables import write_tables
 from softloc.losses import counting_loss, kernel_available, softloc_loss
 
 SCENARIOS = {"sparse": 1, "dense": 38}
@@ -195,18 +193,7 @@ def main(argv=None) -> None:
                     f" logits (reference {row['reference_MB']:8.1f} MB)",
                     flush=True,
                 )
-    columns = list(rows_out[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows_out:
-        lines.append("| " + " | ".join(
-            f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns) + " |")
-    write_text_atomic(args.out / "bench_losses.md", "\n".join(lines) + "\n")
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows_out)
-    write_text_atomic(args.out / "bench_losses.csv", buffer.getvalue())
-    print(f"wrote {args.out / 'bench_losses.md'} and {args.out / 'bench_losses.csv'}")
+    write_tables(rows_out, args.out, "bench_losses")
 
 
 if __name__ == "__main__":

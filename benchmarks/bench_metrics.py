@@ -20,15 +20,13 @@ Results are printed and written as CSV and Markdown.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import time
 from pathlib import Path
 
 import mir_eval
 import numpy as np
 
-from softloc._io import write_text_atomic
+from _tables import write_tables
 from softloc.metrics import corpus_f_measure, event_f_measure
 
 TOLERANCE = 0.05
@@ -198,18 +196,7 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(args.seed)
     rows = single_class_rows(args, rng) + batch_rows(args, rng)
 
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        lines.append("| " + " | ".join(
-            f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns) + " |")
-    write_text_atomic(args.out / "bench_metrics.md", "\n".join(lines) + "\n")
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(args.out / "bench_metrics.csv", buffer.getvalue())
-    print(f"wrote {args.out / 'bench_metrics.md'} and {args.out / 'bench_metrics.csv'}")
+    write_tables(rows, args.out, "bench_metrics")
 
 
 if __name__ == "__main__":
