@@ -7,6 +7,10 @@
   normalisation fitted on training subjects only.
 * :mod:`softloc.data.audio` -- WAV input/output, resampling, log-mel spectrograms with
   ``torch.stft`` and a stated :class:`softloc.events.TimeBase`, sample-rate variation.
+* :mod:`softloc.data.golf` -- golf-swing videos (paper section 6.1): procedurally rendered swings
+  of an articulated golfer with the 8 GolfDB events taken from the geometry
+  (:func:`generate_golf_dataset`, :class:`GolfConfig`, :class:`GolfClip`), cached as checked
+  ``.npz`` files; 4 folds by clip. No GolfDB loader yet.
 * :mod:`softloc.data.music` -- piano works (music21 corpus) and drum grooves rendered with
   General-MIDI soundfonts into a checked cache, and loaders of MAPS and IDMT-SMT-Drums. Needs the
   ``music`` extra and ``pip install --no-deps tinysoundfont`` (imported only when used).
@@ -23,6 +27,22 @@ from .audio import (
     sample_rate_factors,
     to_mono,
     write_wav,
+)
+from .golf import (
+    GOLF_EVENTS,
+    GOLF_VIEWS,
+    GolfClip,
+    GolfConfig,
+    GolfDataset,
+    SwingParams,
+    event_frames,
+    event_times,
+    generate_golf_dataset,
+    pce_tolerance,
+    render_clip,
+    sample_swing_params,
+    swing_angles,
+    swing_pose,
 )
 from .music import (
     DRUM_CLASSES,
@@ -68,6 +88,20 @@ __all__ = [
     "sample_rate_factors",
     "to_mono",
     "write_wav",
+    "GOLF_EVENTS",
+    "GOLF_VIEWS",
+    "GolfClip",
+    "GolfConfig",
+    "GolfDataset",
+    "SwingParams",
+    "event_frames",
+    "event_times",
+    "generate_golf_dataset",
+    "pce_tolerance",
+    "render_clip",
+    "sample_swing_params",
+    "swing_angles",
+    "swing_pose",
     "DRUM_CLASSES",
     "PIANO_CLASSES",
     "CacheIntegrityError",
