@@ -3,8 +3,12 @@
 * :class:`CausalRecurrentDetector` -- the causal sensor model of the puff experiment (paper
   section 6.2; reference-spec section 2.1): dense(14, ReLU) -> dropout -> unidirectional
   LSTM(14) -> dense(C) logits.
+* :class:`FrameRecurrentDetector` -- the golf-swing detector (paper section 6.1): a small
+  per-frame convolutional encoder (spatial mean) -> LSTM over frames (causal by default) ->
+  dense(C) logits.
 """
 
 from .recurrent import CausalRecurrentDetector
+from .video import FrameRecurrentDetector
 
-__all__ = ["CausalRecurrentDetector"]
+__all__ = ["CausalRecurrentDetector", "FrameRecurrentDetector"]
