@@ -10,7 +10,9 @@
 * :mod:`softloc.data.golf` -- golf-swing videos (paper section 6.1): procedurally rendered swings
   of an articulated golfer with the 8 GolfDB events taken from the geometry
   (:func:`generate_golf_dataset`, :class:`GolfConfig`, :class:`GolfClip`), cached as checked
-  ``.npz`` files; 4 folds by clip. No GolfDB loader yet.
+  ``.npz`` files; 4 folds by clip; and a loader of the real GolfDB layout on disk
+  (:func:`load_golfdb`: ``golfDB.mat`` / ``.pkl`` / ``.csv`` annotations, ``videos_160`` clips
+  as mp4 or frame folders; 4 folds by GolfDB's ``split``).
 * :mod:`softloc.data.music` -- piano works (music21 corpus) and drum grooves rendered with
   General-MIDI soundfonts into a checked cache, and loaders of MAPS and IDMT-SMT-Drums. Needs the
   ``music`` extra and ``pip install --no-deps tinysoundfont`` (imported only when used).
@@ -31,18 +33,25 @@ from .audio import (
 from .golf import (
     GOLF_EVENTS,
     GOLF_VIEWS,
+    GOLFDB_COLUMNS,
     GolfClip,
     GolfConfig,
     GolfDataset,
+    GolfDBAnnotation,
     SwingParams,
     event_frames,
     event_times,
     generate_golf_dataset,
+    load_golfdb,
+    load_golfdb_clip,
     pce_tolerance,
+    read_golfdb_annotations,
+    read_video_frames,
     render_clip,
     sample_swing_params,
     swing_angles,
     swing_pose,
+    write_golfdb_csv,
 )
 from .music import (
     DRUM_CLASSES,
@@ -90,18 +99,25 @@ __all__ = [
     "write_wav",
     "GOLF_EVENTS",
     "GOLF_VIEWS",
+    "GOLFDB_COLUMNS",
     "GolfClip",
     "GolfConfig",
     "GolfDataset",
+    "GolfDBAnnotation",
     "SwingParams",
     "event_frames",
     "event_times",
     "generate_golf_dataset",
+    "load_golfdb",
+    "load_golfdb_clip",
     "pce_tolerance",
+    "read_golfdb_annotations",
+    "read_video_frames",
     "render_clip",
     "sample_swing_params",
     "swing_angles",
     "swing_pose",
+    "write_golfdb_csv",
     "DRUM_CLASSES",
     "PIANO_CLASSES",
     "CacheIntegrityError",
