@@ -351,6 +351,10 @@ class SweepExperiment:
         so that old results are not resumed into new ones.
     takes_progress:
         ``run_one`` accepts ``progress: bool`` (True only for in-process runs with progress on).
+    extra_report:
+        Optional ``extra_report(results: SweepResults) -> {kind: path}``: writes figures or
+        tables beyond the standard ones into ``results.out_dir`` (atomically) whenever the
+        report is written (:func:`write_report`), e.g. a heat map over drawn parameters.
     """
 
     name: str
@@ -370,6 +374,7 @@ class SweepExperiment:
     score_format: str = ".3f"
     version: str = "1"
     takes_progress: bool = False
+    extra_report: Callable[..., Mapping[str, str]] | None = None
 
     def __post_init__(self) -> None:
         _check_name(self.name, "name")
@@ -892,12 +897,14 @@ def score_tables(results: SweepResults, score: str | None = None) -> tuple[Score
 
 
 def write_report(results: SweepResults, score: str | None = None,
-                 tables: Sequence[ScoreTable] | None = None) -> dict[str, str]:
+                 tables: Sequence[ScoreTable] | None = None,
+                 experiment: SweepExperiment | None = None) -> dict[str, str]:
     """Write ``summary.csv``, ``summary.md`` and ``scores.png`` into the results folder.
 
     Each file is written atomically (temporary file + ``os.replace``). ``summary.csv`` has one
     row per distribution x loss x noise level with ``mean``, ``std`` (``ddof=1``), ``runs`` and
-    ``expected_runs``. Returns ``{'csv': path, 'markdown': path, 'png': path}``.
+    ``expected_runs``. Returns ``{'csv': path, 'markdown': path, 'png': path}`` plus what the
+    ``experiment``'s ``extra_report`` writes (when given, with results).
     """
     tables = score_tables(results, score) if tables is None else tuple(tables)
     manifest = results.manifest
@@ -925,7 +932,10 @@ def write_report(results: SweepResults, score: str | None = None,
     write_atomic(paths["markdown"], markdown)
     figure = _plot(tables, manifest)
     write_atomic(paths["png"], lambda f: figure.savefig(f, format="png", dpi=110), binary=True)
-    return {kind: str(path) for kind, path in paths.items()}
+    files = {kind: str(path) for kind, path in paths.items()}
+    if experiment is not None and experiment.extra_report is not None and results.rows:
+        files.update({kind: str(path) for kind, path in experiment.extra_report(results).items()})
+    return files
 
 
 def _plot(tables: Sequence[ScoreTable], manifest: SweepManifest):
@@ -1184,7 +1194,7 @@ class Sweep:
         results = read_results(out_dir)
         tables = score_tables(results, self.manifest.score)
         files = {"results": str(results_path), "manifest": str(out_dir / MANIFEST_FILE)}
-        files.update(write_report(results, tables=tables))
+        files.update(write_report(results, tables=tables, experiment=self.experiment))
         return SweepResult(
             out_dir=out_dir,
             experiment=self.experiment.name,
