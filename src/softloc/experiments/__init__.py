@@ -35,6 +35,8 @@ __all__ = [
     "LocalizationConfig",
     "SENSOR_EXPERIMENT",
     "SensorExperimentConfig",
+    "GOLF_EXPERIMENT",
+    "GolfExperimentConfig",
     "LocalizationResult",
     "run_localization_experiment",
 ]
@@ -84,6 +86,10 @@ def register_experiment(
 from .sensor import SENSOR_EXPERIMENT, SensorExperimentConfig  # noqa: E402  (needs the above)
 
 register_experiment(SENSOR_EXPERIMENT)
+
+from .golf import GOLF_EXPERIMENT, GolfExperimentConfig  # noqa: E402
+
+register_experiment(GOLF_EXPERIMENT)
 
 
 def sweep_experiments() -> dict[str, SweepExperiment]:

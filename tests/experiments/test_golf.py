@@ -1,0 +1,266 @@
+"""The golf-swing sweep experiment (softloc.experiments.golf) and its CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from softloc.cli import main
+from softloc.data.golf import GOLF_EVENTS, GolfConfig
+from softloc.experiments import EXPERIMENTS
+from softloc.experiments import golf as exp
+from softloc.losses import AlphaSchedule, counting_loss, soft_localization_loss, softloc_loss
+
+TINY_DATA = GolfConfig(num_clips=8, image_size=(16, 16), motion_blur_subframes=1,
+                       slow_motion_share=0.0, pre_address=(0.1, 0.2), hold=(0.1, 0.2))
+TINY = exp.GolfExperimentConfig(data=TINY_DATA, iterations=4, window=16, batch_size=2,
+                                channels=(4, 8), hidden=6)
+PARAMS = {"loss": "softloc", "noise_level": 2, "distribution": "normal", "seed": 0, "fold": 1}
+ROW_KEYS = ({"pce", "pce_exact", "mean_abs_error", "median_abs_error", "mean_tolerance",
+             "test_clips", "train_clips", "train_events", "labels_moved", "labels_clipped",
+             "iterations", "learning_rate", "alpha", "final_loss"}
+            | {f"pce_{name}" for name in GOLF_EVENTS})
+
+
+# --------------------------------------------------------------------------- SwingNet's loss
+
+
+def test_frame_classes_follow_golfdb():
+    target = torch.zeros(2, 8, 6)
+    target[0, 0, 1] = 1
+    target[0, 7, 5] = 1
+    target[1, 4, 2] = target[1, 2, 2] = 1  # two events on one frame: the lower class
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    mask[1, 4:] = False
+    assert exp.frame_classes(target).tolist() == [[8, 0, 8, 8, 8, 7], [8, 8, 2, 8, 8, 8]]
+    assert exp.frame_classes(target, mask)[1].tolist() == [8, 8, 2, 8, -100, -100]
+
+
+def test_swingnet_loss_is_weighted_cross_entropy():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 9, 20, dtype=torch.float64, requires_grad=True)
+    target = torch.zeros(3, 8, 20, dtype=torch.float64)
+    for n in range(3):
+        target[n, torch.arange(8), torch.randperm(20)[:8]] = 1
+    classes = exp.frame_classes(target)
+    weight = torch.tensor(exp.SWINGNET_CLASS_WEIGHTS, dtype=torch.float64)
+    reference = torch.nn.CrossEntropyLoss(weight=weight)(logits, classes)
+    ours = exp.swingnet_loss(logits, target)
+    assert ours.item() == pytest.approx(reference.item(), rel=1e-12)
+    # by hand: sum_i w_ci (-log softmax_ci) / sum_i w_ci
+    nll = -torch.log_softmax(logits, dim=1).gather(1, classes[:, None])[:, 0]
+    w = weight[classes]
+    assert ours.item() == pytest.approx(((w * nll).sum() / w.sum()).item(), rel=1e-12)
+    # masked frames count for nothing
+    mask = torch.ones(3, 20, dtype=torch.bool)
+    mask[:, 15:] = False
+    masked = exp.swingnet_loss(logits, target, mask=mask)
+    cut = exp.swingnet_loss(logits[..., :15], target[..., :15])
+    assert masked.item() == pytest.approx(cut.item(), rel=1e-12)
+    grad, = torch.autograd.grad(masked, logits)
+    assert grad[..., 15:].abs().max() == 0
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: exp.swingnet_loss(torch.zeros(1, 8, 5), torch.zeros(1, 8, 5)), r"\(N, 9, T\)"),
+    (lambda: exp.swingnet_loss(torch.zeros(1, 9, 5), torch.zeros(1, 8, 4)), r"\(N, 8, T\)"),
+    (lambda: exp.swingnet_loss(torch.zeros(1, 9, 5), torch.zeros(1, 8, 5),
+                               no_event_weight=0.0), "no_event_weight"),
+    (lambda: exp.swingnet_loss(torch.zeros(1, 9, 2), torch.zeros(1, 8, 2),
+                               mask=torch.zeros(1, 2, dtype=torch.bool)), "valid frame"),
+])
+def test_swingnet_loss_refuses_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# --------------------------------------------------------------------------- alpha
+
+
+def test_authors_alpha_reproduces_the_authors_golf_loss():
+    """L_A = s sqrt(2 pi) / B sum SLL + 0.005 sum PB is a constant times softloc_loss(alpha)."""
+    torch.manual_seed(1)
+    batch, steps, softness = 22, 64, 5.0
+    target = torch.zeros(batch, 8, steps)
+    for b in range(batch):
+        target[b, torch.arange(8), torch.randint(0, steps, (8,))] = float(b % 3 > 0)
+    logits = (torch.randn(batch, 8, steps) - 3.0).double().requires_grad_()
+    sll = soft_localization_loss(logits, target, softness=softness, reduction="none")
+    pb = counting_loss(logits, target, reduction="none")
+    scale_sll = softness * math.sqrt(2 * math.pi)
+    authors = scale_sll / batch * sll.sum() + 0.005 * pb.sum()
+    alpha = exp.AUTHORS_GOLF_ALPHA
+    assert alpha == pytest.approx(0.0087006, abs=1e-6)
+    ours = softloc_loss(logits, target, softness=softness, alpha=alpha)
+    scale = 8 * scale_sll / (1 - alpha)
+    assert authors.item() == pytest.approx(scale * ours.item(), rel=1e-10)
+    grad_authors, = torch.autograd.grad(authors, logits)
+    grad_ours, = torch.autograd.grad(ours, logits)
+    assert torch.allclose(grad_authors, scale * grad_ours, rtol=1e-9, atol=1e-15)
+
+
+def test_alpha_schedule_follows_the_authors_ramp():
+    schedule = exp.golf_alpha_schedule(10_000, exp.AUTHORS_GOLF_ALPHA)
+    assert isinstance(schedule, AlphaSchedule)
+    assert schedule(0) == schedule(7000) == 0.0
+    assert schedule(8000) == pytest.approx(exp.AUTHORS_GOLF_ALPHA / 2)
+    assert schedule(9000) == pytest.approx(exp.AUTHORS_GOLF_ALPHA, rel=1e-12)
+    assert schedule(9999) == exp.AUTHORS_GOLF_ALPHA
+    assert exp.golf_alpha_schedule(100, 0.3, None) == 0.3
+    assert exp.golf_alpha_schedule(100, 0.0) == 0.0
+    with pytest.raises(ValueError, match="alpha_ramp"):
+        exp.golf_alpha_schedule(100, 0.3, (0.9, 0.7))
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def test_crop_batches():
+    clips = [torch.arange(30, dtype=torch.uint8).view(30, 1, 1, 1).expand(30, 3, 8, 8),
+             torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 3, 8, 8)]
+    events = np.array([np.arange(2, 26, 3), np.arange(1, 9)])
+    batches = exp.crop_batches(clips, events, window=12, batch_size=16)
+    frames, targets, mask = batches(0, torch.Generator().manual_seed(3))
+    assert frames.shape == (16, 12, 3, 8, 8) and frames.dtype == torch.uint8
+    assert targets.shape == (16, 8, 12) and mask.shape == (16, 12)
+    for f, y, m in zip(frames, targets, mask):
+        first = int(f[0, 0, 0, 0])
+        long_clip = bool(m.all())
+        if long_clip:  # consecutive frames of clip 0, its events where they fall
+            assert f[:, 0, 0, 0].tolist() == list(range(first, first + 12))
+            for k in range(8):
+                inside = first <= events[0, k] < first + 12
+                assert y[k].sum() == float(inside)
+                if inside:
+                    assert y[k, events[0, k] - first] == 1
+        else:  # clip 1 (10 frames) padded with its last frame, padding masked
+            assert first == 0 and m.tolist() == [True] * 10 + [False] * 2
+            assert f[10:, 0, 0, 0].tolist() == [9, 9]
+            assert y.sum() == 8 and y[:, 10:].sum() == 0
+    again = batches(0, torch.Generator().manual_seed(3))
+    assert all(torch.equal(a, b) for a, b in zip((frames, targets, mask), again))
+    with pytest.raises(ValueError, match="inside their clips"):
+        exp.crop_batches(clips, events + 5, window=12, batch_size=2)
+    with pytest.raises(ValueError, match=r"\(N, 8\)"):
+        exp.crop_batches(clips, events[:, :7], window=12, batch_size=2)
+
+
+def test_misalignment_is_drawn_once_and_clipped():
+    clips = exp._dataset(TINY_DATA, 0).clips[:4]
+    clean, info0 = exp._misalign(list(clips), 0.0, 5)
+    assert np.array_equal(clean, np.stack([c.events for c in clips]))
+    assert info0 == {"train_events": 32, "labels_moved": 0, "labels_clipped": 0}
+    noisy, info = exp._misalign(list(clips), 30.0, 5)
+    again, _ = exp._misalign(list(clips), 30.0, 5)
+    assert np.array_equal(noisy, again) and info["labels_moved"] > 0
+    assert info["labels_clipped"] > 0  # sigma 30 pushes events past the ends: clipped
+    for clip, events in zip(clips, noisy):
+        assert events.min() >= 0 and events.max() < len(clip.frames)
+
+
+# --------------------------------------------------------------------------- run_one
+
+
+@pytest.fixture(scope="module")
+def row():
+    return exp.run_one(PARAMS, TINY)
+
+
+def test_run_one_returns_a_complete_row(row):
+    assert set(row) == ROW_KEYS
+    for key in ["pce", "pce_exact"] + [f"pce_{name}" for name in GOLF_EVENTS]:
+        assert 0.0 <= row[key] <= 1.0
+    assert row["pce_exact"] <= row["pce"]
+    assert row["pce"] == pytest.approx(np.mean([row[f"pce_{n}"] for n in GOLF_EVENTS]))
+    assert row["test_clips"] == 2 and row["train_clips"] == 6 and row["train_events"] == 48
+    assert row["mean_abs_error"] >= 0 and row["mean_tolerance"] >= 1
+    assert row["alpha"] == exp.AUTHORS_GOLF_ALPHA and row["iterations"] == 4
+    assert row["learning_rate"] == 1e-3 and math.isfinite(row["final_loss"])
+    json.dumps(row)
+
+
+def test_run_one_is_reproducible(row):
+    assert exp.run_one(dict(PARAMS), TINY) == row
+
+
+def test_losses_share_the_noise_and_ce_uses_swingnets_head(row):
+    ce = exp.run_one({**PARAMS, "loss": "ce"}, TINY)
+    assert set(ce) == ROW_KEYS and ce["alpha"] is None
+    assert ce["labels_moved"] == row["labels_moved"] > 0
+    assert ce["labels_clipped"] == row["labels_clipped"]
+    assert ce["final_loss"] != row["final_loss"]
+    assert exp.run_one({**PARAMS, "seed": 1}, TINY)["final_loss"] != row["final_loss"]
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "message"),
+    [({"loss": "bce"}, ValueError, "unknown loss 'bce'"),
+     ({"noise_level": -1}, ValueError, ">= 0"),
+     ({"noise_level": float("nan")}, ValueError, ">= 0"),
+     ({"noise_level": "2"}, TypeError, "noise_level"),
+     ({"distribution": "binary"}, ValueError, "unknown noise distribution"),
+     ({"fold": 4}, ValueError, "test fold in 0..3"),
+     ({"seed": -1}, ValueError, "seed")],
+)
+def test_run_one_refuses_bad_params(params, error, message):
+    with pytest.raises(error, match=message):
+        exp.run_one({**PARAMS, **params}, TINY)
+    with pytest.raises(ValueError, match="params miss"):
+        exp.run_one({"loss": "ce"}, TINY)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"alpha": 1.5}, {"iterations": 0}, {"softness": 0.0}, {"window": 1},
+     {"learning_rate": 0.0},
+     {"channels": ()}, {"alpha_ramp": (0.5, 0.5)}, {"no_event_probability": 1.0},
+     {"data": GolfConfig(num_clips=8, num_folds=2)},
+     {"data": GolfConfig(image_size=(16, 16)), "channels": (4, 8, 8, 8)}],  # too small
+)
+def test_config_refuses_bad_values(changes):
+    with pytest.raises(ValueError):
+        exp.GolfExperimentConfig(**changes)
+
+
+def test_config_round_trips_through_its_dict():
+    for config in (TINY, exp.QUICK_CONFIG, exp.GolfExperimentConfig(alpha_ramp=None)):
+        data = json.loads(json.dumps(config.to_dict()))
+        assert exp.GolfExperimentConfig(**data) == config
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def tiny_golf(monkeypatch):
+    """'golf' with a test-only tiny quick sweep: 2 losses x 2 levels x 1 fold = 4 runs."""
+    tiny = dataclasses.replace(
+        exp.GOLF_EXPERIMENT, quick_config=TINY,
+        quick_axes={"loss": ("ce", "softloc"), "noise_level": (0, 2),
+                    "distribution": ("normal",), "seed": (0,), "fold": (0,)})
+    monkeypatch.setitem(EXPERIMENTS, "golf", tiny)
+    return tiny
+
+
+def test_golf_is_registered():
+    experiment = EXPERIMENTS["golf"]
+    assert experiment is exp.GOLF_EXPERIMENT and experiment.score == "pce"
+    assert experiment.axes["fold"] == (0, 1, 2, 3) and experiment.axes["loss"] == exp.LOSSES
+    assert len(exp.QUICK_CONFIG.data.image_size) == 2
+
+
+def test_bench_golf_end_to_end(tmp_path, capsys, tiny_golf):
+    argv = ["bench", "golf", "--quick", "--out", str(tmp_path), "--workers", "1", "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "golf: 4 runs" in out and "4 runs now, 0 resumed" in out
+    assert "golf: pce, mean (std) over seed x fold; distribution = normal" in out
+    rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and all(set(r["result"]) >= ROW_KEYS for r in rows)
+    for name in ("summary.csv", "summary.md", "scores.png"):
+        assert (tmp_path / name).stat().st_size > 0
