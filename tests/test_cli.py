@@ -189,7 +189,8 @@ def test_bench_and_report_help(capsys, toy):
     ("argv", "message"),
     [
         (["bench"], "EXPERIMENT"),
-        (["bench", "nope"], "unknown experiment 'nope'; sweep experiments: sensor, golf, toy"),
+        (["bench", "nope"], "unknown experiment 'nope'; sweep experiments: sensor, piano, "
+                            "drums, drums-softness, golf, toy"),
         (["bench", "localization"], "not a sweep experiment (run it with 'softloc theory')"),
         (["bench", "toy", "--losses", "ce,bce"], "unknown 'bce'; valid choices: ce, sll, softloc"),
         (["bench", "toy", "--losses", "ce", "ce"], "twice"),

@@ -35,6 +35,10 @@ __all__ = [
     "LocalizationConfig",
     "SENSOR_EXPERIMENT",
     "SensorExperimentConfig",
+    "PIANO_EXPERIMENT",
+    "PianoExperimentConfig",
+    "DRUM_EXPERIMENT",
+    "DrumExperimentConfig",
     "GOLF_EXPERIMENT",
     "GolfExperimentConfig",
     "LocalizationResult",
@@ -83,9 +87,19 @@ def register_experiment(
     return experiment
 
 
-from .sensor import SENSOR_EXPERIMENT, SensorExperimentConfig  # noqa: E402  (needs the above)
+from .music import (  # noqa: E402  (needs the above)
+    DRUM_EXPERIMENT,
+    DRUM_SOFTNESS_EXPERIMENT,
+    PIANO_EXPERIMENT,
+    DrumExperimentConfig,
+    PianoExperimentConfig,
+)
+from .sensor import SENSOR_EXPERIMENT, SensorExperimentConfig  # noqa: E402
 
 register_experiment(SENSOR_EXPERIMENT)
+register_experiment(PIANO_EXPERIMENT)
+register_experiment(DRUM_EXPERIMENT)
+register_experiment(DRUM_SOFTNESS_EXPERIMENT)
 
 from .golf import GOLF_EXPERIMENT, GolfExperimentConfig  # noqa: E402
 
