@@ -16,6 +16,7 @@ from softloc.losses import (
     extended_target_loss,
     label_smoothing_ce_loss,
     label_smoothing_se_loss,
+    no_event_softmax_ce_loss,
     soft_localization_loss,
     softloc_loss,
     stepwise_ce_loss,
@@ -41,6 +42,7 @@ SPECS = {
     "sll": LossSpec("sll", softness=1.5),
     "pb": LossSpec("pb"),
     "softloc": LossSpec("softloc", softness=1.5, alpha=0.5),
+    "softmax-ce": LossSpec("softmax-ce", class_weights=(1.0, 1.0, 0.25)),
 }
 
 
@@ -72,6 +74,11 @@ def make_data(rows: int = 64, length: int = 32, classes: int = 2, seed: int = 0)
 def new_model(seed: int = 0, **kwargs) -> TinyDetector:
     torch.manual_seed(seed)
     return TinyDetector(**kwargs)
+
+
+def model_for(name: str, seed: int = 0) -> TinyDetector:
+    """A detector for the 2 classes of :func:`make_data`; 'softmax-ce' adds a no-event logit."""
+    return new_model(seed, classes=3 if name == "softmax-ce" else 2)
 
 
 def parameters_equal(a: nn.Module, b: nn.Module) -> bool:
@@ -118,6 +125,12 @@ def test_unknown_name_lists_the_names():
     ({"name": "ce", "pos_weight": -1.0}, "pos_weight"),
     ({"name": "ls-ce", "softness": 2.0, "kernel_norm": "l2"}, "kernel_norm"),
     ({"name": "ce", "reduction": "none"}, "reduction"),
+    ({"name": "ce", "class_weights": (1.0, 2.0)}, "does not take class_weights"),
+    ({"name": "softmax-ce", "pos_weight": 2.0}, "does not take pos_weight"),
+    ({"name": "softmax-ce", "class_weights": 2.0}, "one weight per class"),
+    ({"name": "softmax-ce", "class_weights": (2.0,)}, "one weight per class"),
+    ({"name": "softmax-ce", "class_weights": (1.0, 0.0)}, "class_weights"),
+    ({"name": "softmax-ce", "class_weights": (1.0, float("inf"))}, "class_weights"),
 ])
 def test_bad_hyper_parameters_are_refused_at_construction(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -149,6 +162,21 @@ def test_defaults_are_filled_and_round_trip():
         LossSpec.from_dict({"softness": 2.0})
 
 
+def test_softmax_ce_spec_round_trips():
+    assert LossSpec("softmax-ce").to_dict() == {"name": "softmax-ce", "reduction": "mean"}
+    spec = LossSpec("softmax-ce", class_weights=torch.tensor([0.125, 0.125, 1 / 35]),
+                    reduction="sum")
+    assert spec.class_weights == pytest.approx((0.125, 0.125, 1 / 35))
+    assert isinstance(spec.class_weights, tuple)
+    as_dict = spec.to_dict()
+    assert as_dict["class_weights"] == list(spec.class_weights)
+    assert json.loads(json.dumps(as_dict)) == as_dict
+    assert LossSpec.from_dict(as_dict) == spec
+    assert make_loss(as_dict).spec == spec
+    assert LossSpec("softmax-ce", class_weights=[1, 2]) == LossSpec("softmax-ce",
+                                                                   class_weights=(1.0, 2.0))
+
+
 def test_make_loss_matches_the_functionals():
     generator = torch.Generator().manual_seed(3)
     logits = torch.randn(3, 2, 40, generator=generator, dtype=torch.float64)
@@ -174,9 +202,14 @@ def test_make_loss_matches_the_functionals():
         (LossSpec("softloc", softness=2.0, alpha=0.3),
          softloc_loss(logits, targets, softness=2.0, alpha=0.3, mask=mask)),
     ]
+    softmax_logits = torch.randn(3, 3, 40, generator=generator, dtype=torch.float64)
+    cases.append((LossSpec("softmax-ce", class_weights=(1.0, 2.0, 0.5)),
+                  no_event_softmax_ce_loss(softmax_logits, targets, mask=mask,
+                                           class_weights=torch.tensor([1.0, 2.0, 0.5]))))
     assert {spec.name for spec, _ in cases} == set(LOSS_NAMES)
     for spec, expected in cases:
-        got = make_loss(spec)(logits, targets, mask, 0)
+        got = make_loss(spec)(softmax_logits if spec.name == "softmax-ce" else logits, targets,
+                              mask, 0)
         assert got.dim() == 0
         torch.testing.assert_close(got, expected, rtol=0, atol=0, msg=spec.name)
 
@@ -210,7 +243,7 @@ def test_every_loss_trains(name):
     spec = SPECS[name]
     loss = make_loss(spec)
     held_out_inputs, held_out_targets = make_data(16, seed=1)
-    model = new_model()
+    model = model_for(name)
     with torch.no_grad():
         before = float(loss(model(held_out_inputs), held_out_targets))
     result = train(model, spec, BATCHES, steps=30, learning_rate=0.05, progress=False)
@@ -220,6 +253,19 @@ def test_every_loss_trains(name):
     assert result.final_step == 30
     assert [r.step for r in result.loss_history] == [10, 20, 30]
     assert result.loss_history[-1].loss < result.loss_history[0].loss
+
+
+def test_softmax_ce_takes_one_more_logit_channel_than_targets():
+    """Only 'softmax-ce' trains a head of C + 1 logits on C target channels; deterministically."""
+    runs = [model_for("softmax-ce") for _ in range(2)]
+    results = [train(model, SPECS["softmax-ce"], BATCHES, steps=6, seed=3, learning_rate=0.05,
+                     log_every=2, progress=False) for model in runs]
+    assert parameters_equal(*runs) and results[0].loss_history == results[1].loss_history
+    assert results[0].loss_spec == SPECS["softmax-ce"]
+    with pytest.raises(ValueError, match=r"target must have shape \(N, C, T\)"):
+        train(model_for("ce"), SPECS["softmax-ce"], BATCHES, steps=1, progress=False)
+    with pytest.raises(ValueError, match="target must have the shape of input"):
+        train(model_for("softmax-ce"), SPECS["ce"], BATCHES, steps=1, progress=False)
 
 
 def test_same_seed_gives_bit_identical_parameters():
@@ -273,7 +319,7 @@ def test_mask_is_passed_to_the_loss():
     for name in LOSS_NAMES:
         results = []
         for labels, use_mask in ((targets, True), (garbage, True), (garbage, False)):
-            model = new_model()
+            model = model_for(name)
             batches = sampled_batches(inputs, labels, mask if use_mask else None, batch_size=8)
             train(model, SPECS[name], batches, steps=5, learning_rate=0.05, progress=False)
             results.append(model)

@@ -7,7 +7,8 @@ The pieces
                                        construction; ``to_dict`` / ``from_dict`` for configs
 :func:`make_loss`                      ``LossSpec`` -> ``loss(logits, targets, mask, step)``
 :data:`LOSS_NAMES`                     ``'ce'``, ``'ls-ce'``, ``'ls-se'``, ``'bootstrap'``,
-                                       ``'extended'``, ``'sll'``, ``'pb'``, ``'softloc'``
+                                       ``'extended'``, ``'sll'``, ``'pb'``, ``'softloc'``,
+                                       ``'softmax-ce'``
 :func:`sampled_batches`                a batch function drawing random rows of in-memory tensors
 :func:`train`                          the loop: optimiser, clipping, evaluation, checkpoints
 :class:`TrainingResult`                final step, loss and evaluation histories, wall time
@@ -22,12 +23,16 @@ Conventions
   class) pairs the per-pair value, which sums over the valid time steps as the paper's equations
   do (:mod:`softloc.losses`): the scale of the loss, hence of its gradients, does not depend on
   the batch size or the number of classes but grows with the sequence length. ``'sum'`` sums
-  the per-pair values instead; ``'none'`` is refused (training needs a scalar).
+  the per-pair values instead; ``'none'`` is refused (training needs a scalar). The exception
+  is ``'softmax-ce'`` (:func:`~softloc.losses.no_event_softmax_ce_loss`): its logits have one
+  more channel than the targets, ``(N, C + 1, T)`` with "no event" last, and its per-sequence
+  value covers all classes, so ``'mean'`` averages over sequences.
 * **Hyper-parameters** are in frames where they are lengths: ``softness`` is the Gaussian
   standard deviation s_M (a float, or one float per class), ``width`` the length of extended
-  targets. ``alpha`` of SoftLoc is a constant in [0, 1] or an
-  :class:`~softloc.losses.AlphaSchedule` (or the dict of one), evaluated at the training step,
-  so the schedule of the paper's section 6.3 is driven by the loop. A hyper-parameter that the
+  targets; ``pos_weight`` and ``class_weights`` weigh terms of the cross-entropies. ``alpha``
+  of SoftLoc is a constant in [0, 1] or an :class:`~softloc.losses.AlphaSchedule` (or the dict
+  of one), evaluated at the training step, so the schedule of the paper's section 6.3 is
+  driven by the loop. A hyper-parameter that the
   named loss does not take is refused rather than ignored.
 * **Batches.** ``batches`` is a callable ``batches(step, generator) -> (inputs, targets)`` or
   ``(inputs, targets, mask)``. ``generator`` is a CPU ``torch.Generator`` seeded from
@@ -100,6 +105,7 @@ from .losses import (
     extended_target_loss,
     label_smoothing_ce_loss,
     label_smoothing_se_loss,
+    no_event_softmax_ce_loss,
     soft_localization_loss,
     softloc_loss,
     stepwise_ce_loss,
@@ -127,7 +133,8 @@ __all__ = [
 # Loss registry
 # ----------------------------------------------------------------------------------------------
 
-_HYPER_PARAMETERS = ("softness", "alpha", "pos_weight", "beta", "width", "kernel_norm")
+_HYPER_PARAMETERS = ("softness", "alpha", "pos_weight", "beta", "width", "kernel_norm",
+                     "class_weights")
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,8 @@ _REGISTRY: dict[str, _Entry] = {
     "pb": _Entry("Poisson-binomial counting loss L_PB (Eq. 16)", (), ()),
     "softloc": _Entry("SoftLoc (1 - alpha) L_SLL + alpha L_PB (Eq. 19)", ("softness", "alpha"),
                       ()),
+    "softmax-ce": _Entry("softmax cross-entropy over C events and no event (the golf L_CE, "
+                         "SwingNet's loss)", (), ("class_weights",)),
 }
 
 #: The registered loss names, in the paper's order of presentation.
@@ -219,6 +228,9 @@ class LossSpec:
     kernel_norm:
         ``'ls-ce'`` and ``'ls-se'`` only: ``'sum'`` (default, the paper's unit-sum Phi) or
         ``'max'`` (smoothed labels peak at 1).
+    class_weights:
+        ``'softmax-ce'`` only: one weight (> 0) per class, the ``C`` events then "no event"
+        (SwingNet's: ``[1/8] * 8 + [1/35]``); ``None`` means 1 for every class.
     reduction:
         ``'mean'`` (default) or ``'sum'`` over (sequence, class) of per-pair sums over time.
 
@@ -247,6 +259,7 @@ class LossSpec:
     beta: float | None = None
     width: int | None = None
     kernel_norm: str | None = None
+    class_weights: tuple[float, ...] | None = None
     reduction: str = "mean"
 
     def __post_init__(self) -> None:
@@ -270,6 +283,12 @@ class LossSpec:
             set_(self, "softness", _float_or_per_class(self.softness, "softness"))
         if self.pos_weight is not None:
             set_(self, "pos_weight", _float_or_per_class(self.pos_weight, "pos_weight"))
+        if self.class_weights is not None:
+            weights = _float_or_per_class(self.class_weights, "class_weights")
+            if not isinstance(weights, tuple) or len(weights) < 2:
+                raise ValueError(f"class_weights must be one weight per class, the events then "
+                                 f"no event (2 values or more), got {self.class_weights!r}")
+            set_(self, "class_weights", weights)
         if self.alpha is not None:
             set_(self, "alpha", _alpha(self.alpha))
         if "beta" in accepted:
@@ -351,9 +370,10 @@ class LossFunction:
         Parameters
         ----------
         logits:
-            ``(N, C, T)`` or ``(N, T)``.
+            ``(N, C, T)`` or ``(N, T)``; ``(N, C + 1, T)`` for ``'softmax-ce'``.
         targets:
-            Event counts per frame, same shape.
+            Event counts per frame, the shape of ``logits`` (``(N, C, T)`` for
+            ``'softmax-ce'``).
         mask:
             Optional boolean ``(N, T)``, True on valid steps.
         step:
@@ -365,6 +385,7 @@ class LossFunction:
             raise TypeError(f"logits must be a torch.Tensor, got {type(logits).__name__}")
         softness = _per_class(spec.softness, torch.float64, logits.device)
         pos_weight = _per_class(spec.pos_weight, logits.dtype, logits.device)
+        class_weights = _per_class(spec.class_weights, logits.dtype, logits.device)
         if name == "ce":
             return stepwise_ce_loss(logits, targets, mask=mask, pos_weight=pos_weight,
                                     reduction=reduction)
@@ -388,6 +409,9 @@ class LossFunction:
         if name == "softloc":
             return softloc_loss(logits, targets, softness=softness, alpha=spec.alpha_at(step),
                                 mask=mask, reduction=reduction)
+        if name == "softmax-ce":
+            return no_event_softmax_ce_loss(logits, targets, mask=mask,
+                                            class_weights=class_weights, reduction=reduction)
         raise AssertionError(f"loss {name!r} is registered but not dispatched")  # unreachable
 
 
@@ -832,8 +856,8 @@ def train(
     Parameters
     ----------
     model:
-        Maps the ``inputs`` of a batch to logits ``(N, C, T)`` (or ``(N, T)``). Trained in
-        place; moved to ``device``.
+        Maps the ``inputs`` of a batch to logits ``(N, C, T)`` (or ``(N, T)``; ``(N, C + 1, T)``
+        for ``'softmax-ce'``). Trained in place; moved to ``device``.
     loss_spec:
         A :class:`LossSpec`, its dict, or a loss name without hyper-parameters.
     batches:

@@ -15,6 +15,7 @@ from softloc.data.golf import GOLF_EVENTS, GolfConfig
 from softloc.experiments import EXPERIMENTS
 from softloc.experiments import golf as exp
 from softloc.losses import AlphaSchedule, counting_loss, soft_localization_loss, softloc_loss
+from softloc.training import LossSpec, make_loss
 
 TINY_DATA = GolfConfig(num_clips=8, image_size=(16, 16), motion_blur_subframes=1,
                        slow_motion_share=0.0, pre_address=(0.1, 0.2), hold=(0.1, 0.2))
@@ -27,56 +28,29 @@ ROW_KEYS = ({"pce", "pce_exact", "mean_abs_error", "median_abs_error", "mean_tol
             | {f"pce_{name}" for name in GOLF_EVENTS})
 
 
-# --------------------------------------------------------------------------- SwingNet's loss
+# --------------------------------------------------------------------------- losses
 
 
-def test_frame_classes_follow_golfdb():
-    target = torch.zeros(2, 8, 6)
-    target[0, 0, 1] = 1
-    target[0, 7, 5] = 1
-    target[1, 4, 2] = target[1, 2, 2] = 1  # two events on one frame: the lower class
-    mask = torch.ones(2, 6, dtype=torch.bool)
-    mask[1, 4:] = False
-    assert exp.frame_classes(target).tolist() == [[8, 0, 8, 8, 8, 7], [8, 8, 2, 8, 8, 8]]
-    assert exp.frame_classes(target, mask)[1].tolist() == [8, 8, 2, 8, -100, -100]
-
-
-def test_swingnet_loss_is_weighted_cross_entropy():
+def test_ce_trains_swingnets_weighted_softmax_loss():
+    """'ce' is SwingNet's CrossEntropyLoss(weight=[1/8] * 8 + [1/35]) up to the batch's total
+    weight of frames (the softmax-ce loss averages per-crop sums over the crops)."""
+    spec = exp._loss_spec("ce", TINY)
+    assert spec == LossSpec("softmax-ce", class_weights=exp.SWINGNET_CLASS_WEIGHTS)
     torch.manual_seed(0)
-    logits = torch.randn(3, 9, 20, dtype=torch.float64, requires_grad=True)
+    logits = torch.randn(3, 9, 20, dtype=torch.float64)
     target = torch.zeros(3, 8, 20, dtype=torch.float64)
+    classes = torch.full((3, 20), exp.NO_EVENT_CLASS)
     for n in range(3):
-        target[n, torch.arange(8), torch.randperm(20)[:8]] = 1
-    classes = exp.frame_classes(target)
+        frames = torch.randperm(20)[:8]
+        target[n, torch.arange(8), frames] = 1
+        classes[n, frames] = torch.arange(8)
     weight = torch.tensor(exp.SWINGNET_CLASS_WEIGHTS, dtype=torch.float64)
-    reference = torch.nn.CrossEntropyLoss(weight=weight)(logits, classes)
-    ours = exp.swingnet_loss(logits, target)
-    assert ours.item() == pytest.approx(reference.item(), rel=1e-12)
-    # by hand: sum_i w_ci (-log softmax_ci) / sum_i w_ci
-    nll = -torch.log_softmax(logits, dim=1).gather(1, classes[:, None])[:, 0]
-    w = weight[classes]
-    assert ours.item() == pytest.approx(((w * nll).sum() / w.sum()).item(), rel=1e-12)
-    # masked frames count for nothing
-    mask = torch.ones(3, 20, dtype=torch.bool)
-    mask[:, 15:] = False
-    masked = exp.swingnet_loss(logits, target, mask=mask)
-    cut = exp.swingnet_loss(logits[..., :15], target[..., :15])
-    assert masked.item() == pytest.approx(cut.item(), rel=1e-12)
-    grad, = torch.autograd.grad(masked, logits)
-    assert grad[..., 15:].abs().max() == 0
-
-
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda: exp.swingnet_loss(torch.zeros(1, 8, 5), torch.zeros(1, 8, 5)), r"\(N, 9, T\)"),
-    (lambda: exp.swingnet_loss(torch.zeros(1, 9, 5), torch.zeros(1, 8, 4)), r"\(N, 8, T\)"),
-    (lambda: exp.swingnet_loss(torch.zeros(1, 9, 5), torch.zeros(1, 8, 5),
-                               no_event_weight=0.0), "no_event_weight"),
-    (lambda: exp.swingnet_loss(torch.zeros(1, 9, 2), torch.zeros(1, 8, 2),
-                               mask=torch.zeros(1, 2, dtype=torch.bool)), "valid frame"),
-])
-def test_swingnet_loss_refuses_bad_input(call, message):
-    with pytest.raises(ValueError, match=message):
-        call()
+    swingnet = torch.nn.CrossEntropyLoss(weight=weight)(logits, classes)
+    ours = make_loss(spec)(logits, target)
+    assert float(ours * 3) == pytest.approx(float(swingnet * weight[classes].sum()), rel=1e-12)
+    assert exp._loss_spec("softloc", TINY).alpha == exp.golf_alpha_schedule(
+        TINY.iterations, TINY.alpha, TINY.alpha_ramp)
+    assert exp._loss_spec("ls-se", TINY) == LossSpec("ls-se", softness=TINY.softness)
 
 
 # --------------------------------------------------------------------------- alpha

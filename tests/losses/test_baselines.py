@@ -5,6 +5,8 @@
 * L_LS|SE (Eq. 7): ``sum_t (p_t - (Phi * y)_t) ** 2``.
 * soft bootstrapping (Reed et al. 2014): CE against ``beta y + (1 - beta) p``, p not detached.
 * extended targets: L_CE against labels widened forward to ``width`` frames from each event.
+* softmax CE with a no-event class: ``torch.nn.functional.cross_entropy`` per frame on class
+  indices built by hand (the lowest event class on a frame, else no event), summed per sequence.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from softloc.losses import (
     ExtendedTargetLoss,
     LabelSmoothingCELoss,
     LabelSmoothingSELoss,
+    NoEventSoftmaxCELoss,
     StepwiseCELoss,
     bootstrap_loss,
     extend_targets,
     extended_target_loss,
     label_smoothing_ce_loss,
     label_smoothing_se_loss,
+    no_event_softmax_ce_loss,
     stepwise_ce_loss,
 )
 
@@ -589,3 +593,200 @@ def test_bad_tensors_raise(case):
         functional(x, y, reduction="avg", **kwargs)
     with pytest.raises(ValueError, match="reduction"):
         module_factory(reduction="avg", **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------
+# Softmax cross-entropy with a no-event class
+# ----------------------------------------------------------------------------------------------
+
+
+def hand_classes(target: torch.Tensor) -> torch.Tensor:
+    """(N, C, T) counts -> (N, T) class indices, frame by frame: the lowest class with an event,
+    else C (no event)."""
+    n, c, t = target.shape
+    classes = torch.full((n, t), c, dtype=torch.long)
+    for i in range(n):
+        for j in range(t):
+            with_event = [k for k in range(c) if float(target[i, k, j]) >= 1]
+            if with_event:
+                classes[i, j] = with_event[0]
+    return classes
+
+
+def softmax_case(seed: int, n: int = 3, c: int = 4, t: int = 12, dtype=torch.float64):
+    """Logits ``(n, c + 1, t)`` and counts ``(n, c, t)`` with collisions and counts of 2."""
+    g = torch.Generator().manual_seed(seed)
+    logits = (3 * torch.randn(n, c + 1, t, generator=g)).to(dtype)
+    target = ((torch.rand(n, c, t, generator=g) < 0.25)
+              * torch.randint(1, 3, (n, c, t), generator=g)).to(dtype)
+    target[0, 0, 1] = target[0, c - 1, 1] = 1  # at least one frame with two classes
+    return logits, target
+
+
+def reference_softmax_ce(logits, target, weight=None, mask=None):
+    """Per sequence ``(N,)``: torch's per-frame weighted cross-entropy summed over valid frames."""
+    per_frame = torch.nn.functional.cross_entropy(logits, hand_classes(target), weight=weight,
+                                                  reduction="none")
+    if mask is not None:
+        per_frame = per_frame * mask
+    return per_frame.sum(dim=-1)
+
+
+WEIGHTS = [0.5, 2.0, 1.0, 0.25, 1 / 35]
+
+
+@pytest.mark.parametrize("weights", [None, "tensor", "list"])
+def test_softmax_ce_matches_torch_cross_entropy(weights):
+    logits, target = softmax_case(20)
+    weight = None if weights is None else torch.tensor(WEIGHTS, dtype=torch.float64)
+    given = {"tensor": weight, "list": WEIGHTS, None: None}[weights]
+    expected = reference_softmax_ce(logits, target, weight)
+    none = no_event_softmax_ce_loss(logits, target, class_weights=given, reduction="none")
+    assert none.shape == (3,) and none.dtype == torch.float64
+    torch.testing.assert_close(none, expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(no_event_softmax_ce_loss(logits, target, class_weights=given),
+                               expected.mean(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        no_event_softmax_ce_loss(logits, target, class_weights=given, reduction="sum"),
+        expected.sum(), rtol=1e-12, atol=1e-12)
+
+
+def test_softmax_ce_relates_to_torchs_weighted_mean():
+    """SwingNet's CrossEntropyLoss(weight) = our sum / the total weight of the batch's frames."""
+    logits, target = softmax_case(21, c=8, t=30)
+    weight = torch.tensor([1 / 8] * 8 + [1 / 35], dtype=torch.float64)
+    classes = hand_classes(target)
+    swingnet = torch.nn.CrossEntropyLoss(weight=weight)(logits, classes)
+    ours = no_event_softmax_ce_loss(logits, target, class_weights=weight, reduction="sum")
+    assert float(ours / weight[classes].sum()) == pytest.approx(float(swingnet), rel=1e-12)
+
+
+def test_softmax_ce_frame_class_rule():
+    """Several classes on a frame: the lowest one; a count of 2 is one event; no event: class C."""
+    logits, _ = softmax_case(22, n=1, c=3, t=4)
+    both = torch.zeros(1, 3, 4, dtype=torch.float64)
+    both[0, 1, 2] = both[0, 2, 2] = 1
+    lower = torch.zeros_like(both)
+    lower[0, 1, 2] = 1
+    twice = 2 * lower
+    values = [no_event_softmax_ce_loss(logits, y, reduction="none") for y in (both, lower, twice)]
+    assert torch.equal(values[0], values[1]) and torch.equal(values[1], values[2])
+    log_probs = torch.log_softmax(logits[0], dim=0)
+    by_hand = -(log_probs[3, 0] + log_probs[3, 1] + log_probs[1, 2] + log_probs[3, 3])
+    assert float(values[0][0]) == pytest.approx(float(by_hand), rel=1e-12)
+    assert hand_classes(both).tolist() == [[3, 3, 1, 3]]
+
+
+def test_softmax_ce_gradient_is_weighted_softmax_minus_one_hot():
+    logits, target = softmax_case(23)
+    logits.requires_grad_(True)
+    weight = torch.tensor(WEIGHTS, dtype=torch.float64)
+    no_event_softmax_ce_loss(logits, target, class_weights=weight, reduction="sum").backward()
+    classes = hand_classes(target)
+    one_hot = torch.nn.functional.one_hot(classes, 5).permute(0, 2, 1).to(torch.float64)
+    expected = weight[classes][:, None] * (torch.softmax(logits.detach(), dim=1) - one_hot)
+    torch.testing.assert_close(logits.grad, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_softmax_ce_gradcheck_float64():
+    logits, target = softmax_case(24, n=2, c=2, t=6)
+    logits.requires_grad_(True)
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    mask[1, 4:] = False
+    for m in (None, mask):
+        for weights in (None, [0.5, 2.0, 0.1]):
+            assert torch.autograd.gradcheck(
+                lambda x: no_event_softmax_ce_loss(x, target, mask=m, class_weights=weights,
+                                                   reduction="none"), (logits,))
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_softmax_ce_padded_equals_unpadded(side):
+    lengths, c, t_max = [5, 14, 2, 9], 3, 14
+    _, y, mask, _, seqs_y = padded_batch(lengths, c, t_max, seed=25, side=side, garbage_counts=3)
+    g = torch.Generator().manual_seed(26)
+    x = 50 * torch.rand(len(lengths), c + 1, t_max, generator=g, dtype=torch.float64) - 25
+    x.requires_grad_(True)
+    padded = no_event_softmax_ce_loss(x, y, mask=mask, class_weights=WEIGHTS[1:],
+                                      reduction="none")
+    padded.sum().backward()
+    for i in range(len(lengths)):
+        valid = mask[i]
+        xi = x.detach()[i][:, valid][None].clone().requires_grad_(True)
+        alone = no_event_softmax_ce_loss(xi, seqs_y[i], class_weights=WEIGHTS[1:],
+                                         reduction="none")
+        alone.sum().backward()
+        torch.testing.assert_close(padded[i], alone[0], rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(x.grad[i][:, valid], xi.grad[0], rtol=1e-12, atol=1e-14)
+        assert bool((x.grad[i][:, ~valid] == 0).all())
+    reference = reference_softmax_ce(x.detach(), y, torch.tensor(WEIGHTS[1:],
+                                                                 dtype=torch.float64), mask)
+    torch.testing.assert_close(padded.detach(), reference, rtol=1e-12, atol=1e-12)
+
+
+def test_softmax_ce_float32_bool_targets_and_module():
+    logits, target = softmax_case(27, dtype=torch.float32)
+    target = target > 0
+    out = no_event_softmax_ce_loss(logits, target, reduction="none")
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, reference_softmax_ce(logits.double(), target.double()).float())
+    mask = torch.ones(3, 12, dtype=torch.bool)
+    mask[0, 8:] = False
+    for reduction in REDUCTIONS:
+        module = NoEventSoftmaxCELoss(class_weights=WEIGHTS, reduction=reduction)
+        for m in (None, mask):
+            assert torch.equal(module(logits, target, m),
+                               no_event_softmax_ce_loss(logits, target, mask=m,
+                                                        class_weights=WEIGHTS,
+                                                        reduction=reduction))
+
+
+@settings(max_examples=25, deadline=None)
+@given(c=st.integers(1, 4), t=st.integers(1, 20), scale=st.floats(0.0, 50.0),
+       seed=st.integers(0, 2**31 - 1))
+def test_property_softmax_ce_nonnegative_and_matches_torch(c, t, scale, seed):
+    rng = np.random.default_rng(seed)
+    logits = torch.from_numpy(scale * rng.standard_normal((2, c + 1, t)))
+    target = torch.from_numpy(
+        (rng.integers(0, 3, size=(2, c, t)) * (rng.random((2, c, t)) < 0.3)).astype(np.float64))
+    out = no_event_softmax_ce_loss(logits, target, reduction="none")
+    assert bool((out >= 0).all()) and bool(torch.isfinite(out).all())
+    torch.testing.assert_close(out, reference_softmax_ce(logits, target), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda x, y: no_event_softmax_ce_loss(x[:, 0], y[:, 0]), ValueError, r"\(N, C \+ 1, T\)"),
+    (lambda x, y: no_event_softmax_ce_loss(x[:, :1], y[:, :0]), ValueError, r"C >= 1"),
+    (lambda x, y: no_event_softmax_ce_loss(x, torch.zeros(2, 4, 8)), ValueError,
+     r"target must have shape \(N, C, T\) = \(2, 3, 8\)"),
+    (lambda x, y: no_event_softmax_ce_loss(x.long(), y), TypeError, "input"),
+    (lambda x, y: no_event_softmax_ce_loss(x.index_fill(2, torch.tensor([3]), float("nan")), y),
+     ValueError, "input"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y - 1), ValueError, "target"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y + 0.5), ValueError, "whole event counts"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y.tolist()), TypeError, "target"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y, mask=torch.ones(2, 9, dtype=torch.bool)),
+     ValueError, "mask"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y, mask=torch.ones(2, 8)), TypeError, "mask"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y, mask=torch.zeros(2, 8, dtype=torch.bool)),
+     ValueError, "mask"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y, reduction="avg"), ValueError, "reduction"),
+    (lambda x, y: NoEventSoftmaxCELoss(reduction="avg"), ValueError, "reduction"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y, class_weights=[1.0, 1.0, 1.0]), ValueError,
+     r"class_weights must hold one weight per class, C \+ 1 = 4"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y, class_weights=torch.ones(4, 1)), ValueError,
+     "class_weights"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y, class_weights=torch.tensor([1.0, 0.0, 1.0, 1.0])),
+     ValueError, "class_weights"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y, class_weights=[1.0, -1.0, 1.0, 1.0]),
+     ValueError, "class_weights"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y, class_weights=[1.0, float("nan"), 1.0, 1.0]),
+     ValueError, "class_weights"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y, class_weights=2.0), TypeError, "class_weights"),
+    (lambda x, y: no_event_softmax_ce_loss(x, y, class_weights=["1", 1.0, 1.0, 1.0]), TypeError,
+     "class_weights"),
+])
+def test_softmax_ce_refuses_bad_input(call, error, message):
+    x, y = torch.zeros(2, 4, 8), torch.zeros(2, 3, 8)
+    with pytest.raises(error, match=message):
+        call(x, y)

@@ -17,20 +17,20 @@ rendered swings of :mod:`softloc.data.golf`:
    ``window`` = 64 consecutive frames, ``batch_size`` crops per step (clips drawn with
    replacement, start uniform in ``[0, length - 64]``; a clip shorter than 64 frames is padded
    with its last frame and the padding masked; the authors started anywhere in the clip and
-   wrapped around to its first frame), Adam at ``learning_rate`` (1e-3) for every loss,
-   ``iterations`` steps, no clipping. The authors fine-tuned an ImageNet-pretrained encoder
-   with 1e-3 for CE and 2e-4 for SoftLoc and LS|SE (:data:`AUTHORS_LEARNING_RATES`); trained
-   from scratch at 2e-4 the sigmoid losses learn far slower (measured on the quick data, 1 500
-   steps, sigma = 0: SoftLoc PCE 0.03 at 2e-4 against 0.14 at 1e-3; CE 0.27 at 1e-3), so one
-   rate serves all losses here.
+   wrapped around to its first frame), :func:`softloc.training.train` with Adam at
+   ``learning_rate`` (1e-3) for every loss, ``iterations`` steps, no clipping. The authors
+   fine-tuned an ImageNet-pretrained encoder with 1e-3 for CE and 2e-4 for SoftLoc and LS|SE
+   (:data:`AUTHORS_LEARNING_RATES`); trained from scratch at 2e-4 the sigmoid losses learn far
+   slower (measured on the quick data, 1 500 steps, sigma = 0: SoftLoc PCE 0.03 at 2e-4
+   against 0.14 at 1e-3; CE 0.27 at 1e-3), so one rate serves all losses here.
 
-   * ``ce``: SwingNet's loss (:func:`swingnet_loss`), a 9-way softmax cross-entropy over the 8
+   * ``ce``: SwingNet's loss, ``LossSpec('softmax-ce', class_weights=SWINGNET_CLASS_WEIGHTS)``
+     (:func:`softloc.losses.no_event_softmax_ce_loss`): a 9-way softmax cross-entropy over the 8
      events and "no event" with class weights 1/8 (events) and 1/35 (no event), on a 9-logit
-     head; trained by a loop that mirrors :func:`softloc.training.train` (same batch stream and
-     seeding; that function takes the registered per-channel losses only).
-   * ``ls-ce``, ``ls-se``, ``softloc``: :func:`softloc.training.train` with
-     :class:`~softloc.training.LossSpec` on 8 independent sigmoid channels (one per event),
-     s_M = 5 frames (``softness``), the unit-sum Gaussian Phi.
+     head. Averaged over crops (each a sum over its frames) where SwingNet's
+     ``CrossEntropyLoss`` divides by the batch's total weight: a factor per batch.
+   * ``ls-ce``, ``ls-se``, ``softloc``: :class:`~softloc.training.LossSpec` on 8 independent
+     sigmoid channels (one per event), s_M = 5 frames (``softness``), the unit-sum Gaussian Phi.
 
    The seed of the model initialisation and of the crops depends on (seed, fold, level) only,
    not on the loss: the losses of a sweep point see the same crops in the same order from the
@@ -70,6 +70,8 @@ Measured
 The default configuration, fold 0, sigma = 0, seed 0 (one CPU core each): CE reaches PCE 0.46
 after 2 000 steps (13 minutes); SoftLoc 0.32 after 2 000 and 0.36 after 4 000 steps (21
 minutes), with a median error of 3 frames against CE's 2 (exact frame: 0.11 against 0.17).
+The CE figures predate the per-crop normalisation above (they were measured with SwingNet's
+weighted mean over the batch's frames) and were not measured again.
 The paper's Table 1 has the two equal at sigma = 0 (0.628 and 0.630) with a pretrained
 encoder and 10 000 steps. The full sweep was not run here.
 
@@ -105,7 +107,6 @@ from ..models import FrameRecurrentDetector
 from ..noise import RoundedNormal, misalign_frames
 from ..runner import SweepExperiment
 from ..training import LossSpec, train
-from ..training import _BATCH_STREAM, _MODEL_STREAM, _derive_seed, _deterministic
 
 __all__ = [
     "LOSSES",
@@ -118,8 +119,6 @@ __all__ = [
     "GolfExperimentConfig",
     "authors_golf_alpha",
     "golf_alpha_schedule",
-    "frame_classes",
-    "swingnet_loss",
     "crop_batches",
     "run_one",
     "GOLF_EXPERIMENT",
@@ -134,104 +133,9 @@ NOISE_LEVELS = (0, 1, 2, 3, 4)
 AUTHORS_LEARNING_RATES = {"ce": 1e-3, "ls-se": 2e-4, "softloc": 2e-4}
 #: SwingNet's class index of "no event" (the 8 events are classes 0-7).
 NO_EVENT_CLASS = 8
-#: SwingNet's ``CrossEntropyLoss`` weights: 1/8 per event class, 1/35 for "no event".
+#: SwingNet's ``CrossEntropyLoss`` weights: 1/8 per event class, 1/35 for "no event"
+#: (``A/golf/original_train.py`` L64-68).
 SWINGNET_CLASS_WEIGHTS = (1 / 8,) * 8 + (1 / 35,)
-
-
-# ---------------------------------------------------------------------------------------------
-# SwingNet's loss
-# ---------------------------------------------------------------------------------------------
-
-
-def frame_classes(target: Tensor, mask: Tensor | None = None, *,
-                  ignore_index: int = -100) -> Tensor:
-    """SwingNet's per-frame class: the event on the frame, or :data:`NO_EVENT_CLASS`.
-
-    Parameters
-    ----------
-    target:
-        Event counts ``(N, 8, T)`` (one channel per event of
-        :data:`~softloc.data.golf.GOLF_EVENTS`).
-    mask:
-        Optional boolean ``(N, T)``, True on valid frames; invalid frames get ``ignore_index``.
-
-    Returns
-    -------
-    Tensor
-        int64 ``(N, T)``: ``k`` where event ``k`` is on the frame (the lowest ``k`` when several
-        events share a frame, as GolfDB's data loader), else 8.
-
-    Examples
-    --------
-    >>> target = torch.zeros(1, 8, 5); target[0, 3, 1] = 1; target[0, 5, 1] = 1
-    >>> frame_classes(target).tolist()
-    [[8, 3, 8, 8, 8]]
-    """
-    if not isinstance(target, Tensor):
-        raise TypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
-    if target.dim() != 3 or target.shape[1] != NO_EVENT_CLASS:
-        raise ValueError(f"target must have shape (N, 8, T), got {tuple(target.shape)}")
-    present = target > 0
-    first = present.to(torch.uint8).argmax(dim=1)  # the first maximum: the lowest event
-    classes = torch.where(present.any(dim=1), first, torch.full_like(first, NO_EVENT_CLASS))
-    if mask is not None:
-        if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
-            raise TypeError("mask must be a boolean torch.Tensor")
-        if mask.shape != classes.shape:
-            raise ValueError(f"mask must have shape (N, T) = {tuple(classes.shape)}, "
-                             f"got {tuple(mask.shape)}")
-        classes = torch.where(mask, classes, torch.full_like(classes, ignore_index))
-    return classes
-
-
-def swingnet_loss(input: Tensor, target: Tensor, *, mask: Tensor | None = None,
-                  event_weight: float = 1 / 8, no_event_weight: float = 1 / 35) -> Tensor:
-    """SwingNet's (GolfDB's) loss, the paper's L_CE of the golf experiment: weighted softmax
-    cross-entropy over the 8 events and "no event".
-
-    ::
-
-        L = sum_{n,t} w_{c_nt} (-log softmax(z_nt)_{c_nt}) / sum_{n,t} w_{c_nt}
-
-    over valid frames, ``c_nt`` from :func:`frame_classes`, ``w`` = ``event_weight`` for the
-    events and ``no_event_weight`` for class 8 (``torch.nn.CrossEntropyLoss(weight=...)`` with
-    its weighted mean; the authors: 1/8 and 1/35, ``A/golf/original_train.py`` L64-68).
-
-    Parameters
-    ----------
-    input:
-        Logits ``(N, 9, T)``: classes 0-7 the events, 8 "no event".
-    target:
-        Event counts ``(N, 8, T)``.
-    mask:
-        Optional boolean ``(N, T)``, True on valid frames.
-
-    Returns
-    -------
-    Tensor
-        Scalar (nats per unit weight).
-
-    Examples
-    --------
-    >>> target = torch.zeros(2, 8, 10); target[:, 2, 4] = 1
-    >>> round(float(swingnet_loss(torch.zeros(2, 9, 10), target)), 4)  # log 9
-    2.1972
-    """
-    if not isinstance(input, Tensor):
-        raise TypeError(f"input must be a torch.Tensor, got {type(input).__name__}")
-    if input.dim() != 3 or input.shape[1] != NO_EVENT_CLASS + 1:
-        raise ValueError(f"input must have shape (N, 9, T), got {tuple(input.shape)}")
-    if not isinstance(target, Tensor) or target.shape != (input.shape[0], 8, input.shape[2]):
-        shape = tuple(target.shape) if isinstance(target, Tensor) else type(target).__name__
-        raise ValueError(f"target must have shape (N, 8, T) = "
-                         f"{(input.shape[0], 8, input.shape[2])}, got {shape}")
-    event_weight = check_real(event_weight, "event_weight", 0.0, low_open=True)
-    no_event_weight = check_real(no_event_weight, "no_event_weight", 0.0, low_open=True)
-    classes = frame_classes(target, mask)
-    if not bool((classes >= 0).any()):
-        raise ValueError("mask must leave at least one valid frame")
-    weight = input.new_tensor([event_weight] * 8 + [no_event_weight])
-    return F.cross_entropy(input, classes, weight=weight, ignore_index=-100)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,31 +418,15 @@ def crop_batches(clips: list[Tensor], events: np.ndarray, *, window: int, batch_
     return batches
 
 
-def _train_swingnet(model: torch.nn.Module, batches, *, steps: int, learning_rate: float,
-                    seed: int) -> float:
-    """Adam on :func:`swingnet_loss`, with :func:`softloc.training.train`'s seeding: the same
-    batch of step ``k`` for the same ``seed``, the global generator seeded from ``seed``
-    (restored afterwards), deterministic algorithms. Returns the mean loss of the last
-    ``max(1, steps // 10)`` steps."""
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
-                                 lr=learning_rate)
-    window = max(1, steps // 10)
-    recent: list[float] = []
-    with _deterministic(True, torch.device("cpu")), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(_derive_seed(seed, _MODEL_STREAM))
-        model.train()
-        for step in range(steps):
-            generator = torch.Generator().manual_seed(_derive_seed(seed, _BATCH_STREAM, step))
-            frames, targets, mask = batches(step, generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss = swingnet_loss(model(frames), targets, mask=mask)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise FloatingPointError(f"loss is {value} at step {step}")
-            loss.backward()
-            optimizer.step()
-            recent = (recent + [value])[-window:]
-    return float(np.mean(recent))
+def _loss_spec(loss: str, config: GolfExperimentConfig) -> LossSpec:
+    """The training loss of ``loss`` (one of :data:`LOSSES`) under ``config``."""
+    if loss == "ce":
+        return LossSpec("softmax-ce", class_weights=SWINGNET_CLASS_WEIGHTS)
+    if loss == "softloc":
+        return LossSpec(loss, softness=config.softness,
+                        alpha=golf_alpha_schedule(config.iterations, config.alpha,
+                                                  config.alpha_ramp))
+    return LossSpec(loss, softness=config.softness)
 
 
 def _predict(model: torch.nn.Module, clips: list[GolfClip], softmax: bool) -> np.ndarray:
@@ -592,18 +480,9 @@ def run_one(params: dict, config: GolfExperimentConfig) -> dict:
     finally:
         torch.random.set_rng_state(state)
     learning_rate = config.learning_rate
-    if softmax:
-        final_loss = _train_swingnet(model, batches, steps=config.iterations,
-                                     learning_rate=learning_rate, seed=run_seed)
-    else:
-        spec = (LossSpec(loss, softness=config.softness,
-                         alpha=golf_alpha_schedule(config.iterations, config.alpha,
-                                                   config.alpha_ramp))
-                if loss == "softloc" else LossSpec(loss, softness=config.softness))
-        result = train(model, spec, batches, steps=config.iterations,
-                       learning_rate=learning_rate, seed=run_seed,
-                       log_every=max(1, config.iterations // 10), progress=False, device="cpu")
-        final_loss = result.final_loss
+    result = train(model, _loss_spec(loss, config), batches, steps=config.iterations,
+                   learning_rate=learning_rate, seed=run_seed,
+                   log_every=max(1, config.iterations // 10), progress=False, device="cpu")
 
     true = np.stack([c.events for c in test_clips])
     predicted = _predict(model, test_clips, softmax)
@@ -623,7 +502,7 @@ def run_one(params: dict, config: GolfExperimentConfig) -> dict:
     row.update(noise_info)
     row.update({"iterations": config.iterations, "learning_rate": learning_rate,
                 "alpha": config.alpha if loss == "softloc" else None,
-                "final_loss": final_loss})
+                "final_loss": result.final_loss})
     return row
 
 

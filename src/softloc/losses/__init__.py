@@ -3,7 +3,9 @@
 Every loss takes logits ``(N, C, T)`` or ``(N, T)``, targets of the same shape holding event
 counts per frame, an optional boolean ``mask`` ``(N, T)`` (True on valid steps) and a
 ``reduction`` in ``'none' | 'mean' | 'sum'``; ``'none'`` returns one value per (sequence, class),
-each summed over time as the paper's equations are.
+each summed over time as the paper's equations are. The exception is
+:func:`no_event_softmax_ce_loss`: logits ``(N, C + 1, T)`` with a last "no event" channel against
+targets ``(N, C, T)``, one value per sequence.
 """
 
 from .baselines import (
@@ -11,12 +13,14 @@ from .baselines import (
     ExtendedTargetLoss,
     LabelSmoothingCELoss,
     LabelSmoothingSELoss,
+    NoEventSoftmaxCELoss,
     StepwiseCELoss,
     bootstrap_loss,
     extended_target_loss,
     extend_targets,
     label_smoothing_ce_loss,
     label_smoothing_se_loss,
+    no_event_softmax_ce_loss,
     stepwise_ce_loss,
 )
 from .initialization import init_no_event_bias_, no_event_bias
@@ -32,6 +36,7 @@ __all__ = [
     "ExtendedTargetLoss",
     "LabelSmoothingCELoss",
     "LabelSmoothingSELoss",
+    "NoEventSoftmaxCELoss",
     "SoftLocLoss",
     "SoftLocalizationLoss",
     "StepwiseCELoss",
@@ -47,6 +52,7 @@ __all__ = [
     "label_smoothing_ce_loss",
     "label_smoothing_se_loss",
     "no_event_bias",
+    "no_event_softmax_ce_loss",
     "soft_localization_loss",
     "softloc_loss",
     "stepwise_ce_loss",

@@ -93,24 +93,9 @@ def prepare(
     if validate_args:
         check_reduction(reduction)
         check_logits(input, check_values=check_values)
-        if not isinstance(target, Tensor):
-            raise TypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
-        if target.shape != input.shape:
-            raise ValueError(
-                f"target must have the shape of input {tuple(input.shape)}, "
-                f"got {tuple(target.shape)}"
-            )
-        if target.is_complex():
-            raise TypeError("target must be real, got a complex tensor")
-        if target.dtype == torch.bool:
-            target = target.to(input.dtype)
-    if validate_args and check_values:
-        if not bool(torch.isfinite(target).all()):
-            raise ValueError("target must be finite; found NaN or inf")
-        if bool((target < 0).any()):
-            raise ValueError("target must hold event counts >= 0; found negative values")
-        if counts and target.is_floating_point() and bool((target != target.round()).any()):
-            raise ValueError("target must hold whole event counts; found non-integer values")
+        shape = tuple(input.shape)
+        target = check_target(target, shape, f"the shape of input {shape}", counts=counts,
+                              check_values=check_values)
     squeeze = input.dim() == 2
     if squeeze:
         input = input.unsqueeze(1)
@@ -121,6 +106,37 @@ def prepare(
             mask = check_mask(mask, input.shape[0], input.shape[-1])
         mask = mask.to(device=input.device, dtype=torch.bool)
     return Batch(input, target, mask, squeeze)
+
+
+def check_target(
+    target: Tensor,
+    shape: tuple[int, ...],
+    description: str,
+    *,
+    counts: bool = False,
+    check_values: bool = True,
+) -> Tensor:
+    """A real tensor of event counts of shape ``shape`` (``description`` names it in the error).
+
+    Boolean targets come back as float32; the values must be finite and >= 0 (whole numbers with
+    ``counts=True``); ``check_values=False`` skips the scans over values.
+    """
+    if not isinstance(target, Tensor):
+        raise TypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
+    if tuple(target.shape) != shape:
+        raise ValueError(f"target must have {description}, got {tuple(target.shape)}")
+    if target.is_complex():
+        raise TypeError("target must be real, got a complex tensor")
+    if target.dtype == torch.bool:
+        target = target.to(torch.float32)
+    if check_values:
+        if not bool(torch.isfinite(target).all()):
+            raise ValueError("target must be finite; found NaN or inf")
+        if bool((target < 0).any()):
+            raise ValueError("target must hold event counts >= 0; found negative values")
+        if counts and target.is_floating_point() and bool((target != target.round()).any()):
+            raise ValueError("target must hold whole event counts; found non-integer values")
+    return target
 
 
 def check_mask(mask: Tensor, n: int, t: int) -> Tensor:

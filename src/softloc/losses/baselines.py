@@ -3,6 +3,8 @@
 All take logits ``(N, C, T)`` or ``(N, T)``, frame targets of the same shape (event counts; a
 frame with one event or more is a positive frame for these per-frame losses), an optional
 ``mask`` ``(N, T)`` and a ``reduction``; each per-(sequence, class) value sums over valid steps.
+The softmax loss is the exception: its logits have one more channel (``(N, C + 1, T)``, the last
+for "no event") and its per-sequence value couples the classes (``reduction='none'``: ``(N,)``).
 
 * :func:`stepwise_ce_loss` -- L_CE, Eq. 2: ``-sum_t [y_t log p_t + (1 - y_t) log(1 - p_t)]``
   with an optional ``pos_weight`` on the positive term (as ``binary_cross_entropy_with_logits``).
@@ -14,6 +16,9 @@ frame with one event or more is a positive frame for these per-frame losses), an
   would reduce to a rescaled L_CE).
 * :func:`extended_target_loss` -- target smearing ("extended" onsets, Hawthorne et al.): L_CE
   against labels widened to ``width`` frames starting at each event.
+* :func:`no_event_softmax_ce_loss` -- softmax cross-entropy over the C event classes and a
+  "no event" class, one class per frame, optional class weights: the L_CE of the paper's golf
+  experiment (Table 1) as the authors' code computes it (SwingNet's loss, GolfDB).
 
 ``Phi`` is the unit-sum Gaussian of :mod:`softloc.losses.smoothing` (``kernel_norm='sum'``, the
 paper's Eq. 6); ``kernel_norm='max'`` scales the smoothed labels to peak 1 at an isolated event,
@@ -22,12 +27,24 @@ the convention of heat-map regression. Smoothed labels are clipped to [0, 1].
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_choice
-from ._utils import Batch, check_positive, check_probability, check_reduction, prepare, reduce
+from ._utils import (
+    Batch,
+    check_logits,
+    check_mask,
+    check_positive,
+    check_probability,
+    check_reduction,
+    check_target,
+    prepare,
+    reduce,
+)
 from .smoothing import DEFAULT_TRUNCATE, check_softness, gaussian_kernel, gaussian_smooth
 
 __all__ = [
@@ -36,6 +53,7 @@ __all__ = [
     "label_smoothing_se_loss", "LabelSmoothingSELoss",
     "bootstrap_loss", "BootstrapLoss",
     "extend_targets", "extended_target_loss", "ExtendedTargetLoss",
+    "no_event_softmax_ce_loss", "NoEventSoftmaxCELoss",
 ]
 
 KERNEL_NORMS = ("sum", "max")
@@ -218,6 +236,110 @@ def extended_target_loss(
     return reduce(_ce(batch, widened, pos_weight), reduction, batch.squeeze)
 
 
+def _class_weights(class_weights: Tensor | Sequence[float] | None, num_classes: int,
+                   like: Tensor) -> Tensor | None:
+    if class_weights is None:
+        return None
+    if isinstance(class_weights, Tensor):
+        weights = class_weights
+    elif isinstance(class_weights, (list, tuple)):
+        weights = torch.tensor([check_positive(w, "class_weights") for w in class_weights],
+                               dtype=torch.float64)
+    else:
+        raise TypeError(f"class_weights must be a (C + 1,) tensor or a sequence of floats, "
+                        f"got {type(class_weights).__name__}")
+    if weights.shape != (num_classes,):
+        raise ValueError(f"class_weights must hold one weight per class, C + 1 = {num_classes} "
+                         f"(the events, then no event), got shape {tuple(weights.shape)}")
+    if weights.is_complex() or not bool(torch.isfinite(weights).all()) \
+            or bool((weights <= 0).any()):
+        raise ValueError("class_weights must hold finite real values > 0")
+    return weights.to(like)
+
+
+def no_event_softmax_ce_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    mask: Tensor | None = None,
+    class_weights: Tensor | Sequence[float] | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Softmax cross-entropy over ``C`` event classes and a "no event" class, one class per frame.
+
+    The L_CE of the paper's golf experiment (Table 1) as the authors' code computes it: SwingNet's
+    loss (GolfDB), ``CrossEntropyLoss(weight=[1/8] * 8 + [1/35])`` over the 8 swing events and
+    "no event". Per sequence ``n``, over its valid frames::
+
+        L_n = sum_t w_{c_nt} * (-log softmax(z_nt)_{c_nt})
+
+    with ``z_nt`` the ``C + 1`` logits of frame ``t`` and ``c_nt`` the frame's class: the lowest
+    class ``k`` with ``target[n, k, t] >= 1`` or, when no class has an event on the frame, ``C``
+    (no event). A frame holds one class: events of several classes on one frame are labelled with
+    the lowest of them (as GolfDB's data loader labels them) and a count above 1 is one event.
+
+    Parameters
+    ----------
+    input:
+        Logits ``(N, C + 1, T)``, ``C >= 1``: channels ``0 .. C - 1`` the event classes, the last
+        channel "no event".
+    target:
+        Event counts ``(N, C, T)`` (whole numbers >= 0), one channel fewer than ``input``.
+    mask:
+        Optional boolean ``(N, T)``, True on valid frames; padded frames change neither the loss
+        nor the gradients.
+    class_weights:
+        ``w``, one weight > 0 per class (a ``(C + 1,)`` tensor or sequence, the no-event class
+        last); ``None``: all 1. SwingNet's: ``[1/8] * 8 + [1/35]``.
+    reduction:
+        ``'none'``: ``L_n`` per sequence, ``(N,)`` (the classes are coupled by the softmax, so
+        there is one value per sequence rather than per (sequence, class)); ``'mean'``: their
+        mean; ``'sum'``: their sum.
+
+    Returns
+    -------
+    Tensor
+        ``(N,)`` or a scalar, in nats.
+
+    Notes
+    -----
+    ``torch.nn.functional.cross_entropy(input, c, weight=w, reduction='none')`` is the summand;
+    its ``'mean'`` divides the total over the batch by the total weight of the valid frames, where
+    ``'mean'`` here divides it by ``N``, as the other losses of the family: the two differ by a
+    factor that depends on the batch's labels.
+
+    Examples
+    --------
+    >>> target = torch.zeros(2, 8, 10); target[:, 2, 4] = 1
+    >>> round(float(no_event_softmax_ce_loss(torch.zeros(2, 9, 10), target)), 4)  # 10 log 9
+    21.9722
+    >>> logits = torch.zeros(2, 9, 10); logits[:, 2, 4] = 100.0  # sure of class 2 on frame 4
+    >>> target[:, 5, 4] = 1  # a second event on frame 4: the frame stays class 2, the lower
+    >>> no_event_softmax_ce_loss(logits, target, reduction="none")  # 9 frames of log 9
+    tensor([19.7750, 19.7750])
+    """
+    if isinstance(input, Tensor) and (input.dim() != 3 or input.shape[1] < 2):
+        raise ValueError(f"input must have shape (N, C + 1, T) with C >= 1 event classes and "
+                         f"no event last, got {tuple(input.shape)}")
+    check_reduction(reduction)
+    check_logits(input)
+    n, num_classes, t = input.shape
+    expected = (n, num_classes - 1, t)
+    target = check_target(target, expected,
+                          f"shape (N, C, T) = {expected}, one channel fewer than input "
+                          f"(whose last channel is no event)", counts=True)
+    weights = _class_weights(class_weights, num_classes, input)
+    present = target > 0
+    lowest = present.to(torch.uint8).argmax(dim=1)  # argmax returns the first maximum
+    classes = torch.where(present.any(dim=1), lowest, torch.full_like(lowest, num_classes - 1))
+    per_frame = -F.log_softmax(input, dim=1).gather(1, classes[:, None])[:, 0]
+    if weights is not None:
+        per_frame = per_frame * weights[classes]
+    if mask is not None:
+        per_frame = per_frame * check_mask(mask, n, t).to(per_frame.dtype)
+    return reduce(per_frame.sum(dim=-1), reduction, squeeze=False)
+
+
 class StepwiseCELoss(nn.Module):
     """Module form of :func:`stepwise_ce_loss`."""
 
@@ -286,3 +408,17 @@ class ExtendedTargetLoss(nn.Module):
     def forward(self, input: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
         return extended_target_loss(input, target, width=self.width, mask=mask,
                                     pos_weight=self.pos_weight, reduction=self.reduction)
+
+
+class NoEventSoftmaxCELoss(nn.Module):
+    """Module form of :func:`no_event_softmax_ce_loss`."""
+
+    def __init__(self, class_weights: Tensor | Sequence[float] | None = None,
+                 reduction: str = "mean") -> None:
+        super().__init__()
+        check_reduction(reduction)
+        self.class_weights, self.reduction = class_weights, reduction
+
+    def forward(self, input: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+        return no_event_softmax_ce_loss(input, target, mask=mask, class_weights=self.class_weights,
+                                        reduction=self.reduction)
