@@ -156,8 +156,16 @@ def test_report_prints_and_writes_the_tables(tmp_path, capsys, toy):
     table = bench_out[bench_out.index("toy: f1"):bench_out.index("wrote")].strip()
     assert table in out
     assert (tmp_path / "summary.md").exists()
+    default = (tmp_path / "summary.csv").read_bytes()
     assert main(["report", str(tmp_path), "--score", "events"]) == 0
-    assert "toy: events, mean (std)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "toy: events, mean (std)" in out and "summary-events.csv" in out
+    assert (tmp_path / "summary.csv").read_bytes() == default  # the f1 summary stays
+    assert "events" in (tmp_path / "summary-events.md").read_text()
+    assert (tmp_path / "scores-events.png").exists()
+    assert main(["bench", "toy", "--quick", "--out", str(tmp_path), "--workers", "1",
+                 "--quiet", "--force"]) == 0
+    assert not (tmp_path / "summary-events.csv").exists()  # --force clears them too
 
 
 def test_bench_and_report_help(capsys, toy):

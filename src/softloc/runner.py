@@ -903,12 +903,15 @@ def write_report(results: SweepResults, score: str | None = None,
 
     Each file is written atomically (temporary file + ``os.replace``). ``summary.csv`` has one
     row per distribution x loss x noise level with ``mean``, ``std`` (``ddof=1``), ``runs`` and
-    ``expected_runs``. Returns ``{'csv': path, 'markdown': path, 'png': path}`` plus what the
+    ``expected_runs``. Tables of another score than the experiment's go to
+    ``summary-<score>.csv``, ``summary-<score>.md`` and ``scores-<score>.png`` (the default
+    summaries stay). Returns ``{'csv': path, 'markdown': path, 'png': path}`` plus what the
     ``experiment``'s ``extra_report`` writes (when given, with results).
     """
     tables = score_tables(results, score) if tables is None else tuple(tables)
     manifest = results.manifest
-    paths = {kind: results.out_dir / name for kind, name in REPORT_FILES.items()}
+    paths = {kind: results.out_dir / _report_name(name, tables[0].score, manifest.score)
+             for kind, name in REPORT_FILES.items()}
 
     def summary(f: IO) -> None:
         writer = csv.writer(f)
@@ -936,6 +939,14 @@ def write_report(results: SweepResults, score: str | None = None,
     if experiment is not None and experiment.extra_report is not None and results.rows:
         files.update({kind: str(path) for kind, path in experiment.extra_report(results).items()})
     return files
+
+
+def _report_name(name: str, score: str, default: str) -> str:
+    """``summary.csv`` for the experiment's score, ``summary-<score>.csv`` for another."""
+    if score == default:
+        return name
+    stem, dot, suffix = name.partition(".")
+    return f"{stem}-{score}{dot}{suffix}"
 
 
 def _plot(tables: Sequence[ScoreTable], manifest: SweepManifest):
@@ -1166,6 +1177,10 @@ class Sweep:
             if self.force:
                 for name in [RESULTS_FILE, MANIFEST_FILE, *REPORT_FILES.values()]:
                     (out_dir / name).unlink(missing_ok=True)
+                for name in REPORT_FILES.values():  # tables of other scores
+                    stem, _, suffix = name.partition(".")
+                    for path in out_dir.glob(f"{stem}-*.{suffix}"):
+                        path.unlink()
             if scan.torn:
                 os.truncate(results_path, scan.valid_bytes)
             if not (out_dir / MANIFEST_FILE).exists() or not self.resume:
