@@ -189,15 +189,17 @@ def test_ray_gives_the_in_process_results(tmp_path):
         assert (tmp_path / "ray" / name).read_bytes() == expected
 
 
-def _start_cli_sweep(out_dir: Path, *options: str) -> subprocess.Popen:
-    """``softloc bench toy`` in a new session (so the pool's processes can be killed with it)."""
+def _start_cli_sweep(out_dir: Path, *options: str, delay_s: float = 0.05) -> subprocess.Popen:
+    """``softloc bench toy`` in a new session (so the pool's processes can be killed with it);
+    each run sleeps ``delay_s`` (the whole sweep takes at least ``54 * delay_s`` seconds with
+    two workers, so that a busy machine still interrupts it midway)."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import toy_sweep; "
         "from softloc.experiments import register_experiment; "
         "register_experiment(toy_sweep.TOY); from softloc.cli import main; "
         "sys.exit(main(sys.argv[2:]))"
     )
-    env = {**os.environ, "TOY_SWEEP_DELAY_S": "0.05"}
+    env = {**os.environ, "TOY_SWEEP_DELAY_S": str(delay_s)}
     return subprocess.Popen(
         [sys.executable, "-c", code, str(TESTS_DIR), "bench", "toy", "--out", str(out_dir),
          "--quiet", *options],
@@ -206,7 +208,7 @@ def _start_cli_sweep(out_dir: Path, *options: str) -> subprocess.Popen:
 
 
 def test_a_sweep_killed_midway_resumes_without_duplicates_or_losses(tmp_path, reference):
-    process = _start_cli_sweep(tmp_path, "--workers", "2")
+    process = _start_cli_sweep(tmp_path, "--workers", "2", delay_s=0.1)
     results = tmp_path / RESULTS_FILE
     deadline = time.monotonic() + 60
     try:
@@ -237,7 +239,7 @@ def test_a_sweep_killed_midway_resumes_without_duplicates_or_losses(tmp_path, re
 
 
 def test_ctrl_c_stops_the_pool_at_once_and_keeps_the_finished_runs(tmp_path):
-    process = _start_cli_sweep(tmp_path, "--workers", "2")
+    process = _start_cli_sweep(tmp_path, "--workers", "2", delay_s=0.2)
     results = tmp_path / RESULTS_FILE
     deadline = time.monotonic() + 60
     try:
