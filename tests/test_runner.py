@@ -204,6 +204,9 @@ def _start_cli_sweep(out_dir: Path, *options: str, delay_s: float = 0.05) -> sub
         [sys.executable, "-c", code, str(TESTS_DIR), "bench", "toy", "--out", str(out_dir),
          "--quiet", *options],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        # a shell that started this test run in the background ignores SIGINT, and the child
+        # would inherit that: give it the default handling a terminal's Ctrl-C meets
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
