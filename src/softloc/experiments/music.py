@@ -684,7 +684,7 @@ def run_one(params: dict, config: MusicExperimentConfig) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 QUICK_PIANO = PianoExperimentConfig(iterations=1000)
-QUICK_DRUMS = DrumExperimentConfig(data=DrumConfig(num_grooves=24), iterations=600)
+QUICK_DRUMS = DrumExperimentConfig(data=DrumConfig(num_grooves=24), iterations=1800)
 
 PIANO_EXPERIMENT = SweepExperiment(
     name="piano",
