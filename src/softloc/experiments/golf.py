@@ -107,6 +107,7 @@ from ..models import FrameRecurrentDetector
 from ..noise import RoundedNormal, misalign_frames
 from ..runner import SweepExperiment
 from ..training import LossSpec, train
+from ._params import check_run_params
 
 __all__ = [
     "LOSSES",
@@ -312,28 +313,10 @@ def _dataset(data: GolfConfig, seed: int) -> GolfDataset:
 
 
 def _check_params(params: dict) -> tuple[str, float, int, int]:
-    if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict, got {type(params).__name__}")
-    missing = [k for k in ("loss", "noise_level", "distribution", "seed", "fold")
-               if k not in params]
-    if missing:
-        raise ValueError(f"params miss {missing}")
-    loss = params["loss"]
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; the golf experiment's losses are "
-                         f"{', '.join(LOSSES)}")
-    level = params["noise_level"]
-    if isinstance(level, bool) or not isinstance(level, (int, float)):
-        raise TypeError(f"noise_level must be a number of frames, got {type(level).__name__}")
-    level = float(level)
-    if not (math.isfinite(level) and level >= 0.0):
-        raise ValueError(f"noise_level must be a finite number of frames >= 0, got {level}")
-    if params["distribution"] not in DISTRIBUTIONS:
-        raise ValueError(f"unknown noise distribution {params['distribution']!r}; the golf "
-                         f"experiment's distributions are {', '.join(DISTRIBUTIONS)}")
-    seed, fold = params["seed"], params["fold"]
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    loss, level, _, seed = check_run_params(
+        params, experiment="golf", losses=LOSSES, distributions=DISTRIBUTIONS,
+        noise_unit="frames", keys=("fold",))
+    fold = params["fold"]
     if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < 4:
         raise ValueError(f"fold must be a test fold in 0..3, got {fold!r}")
     return loss, level, seed, fold

@@ -59,7 +59,6 @@ pieces of each class alone, the paper's per-instrument numbers); the noise appli
 from __future__ import annotations
 
 import functools
-import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -88,6 +87,7 @@ from ..noise import Normal, misalign_events
 from .._io import write_atomic
 from ..runner import SweepExperiment, SweepResults
 from ..training import LossSpec, train
+from ._params import check_noise_level, check_run_params
 
 __all__ = [
     "PIANO_LOSSES",
@@ -112,6 +112,8 @@ __all__ = [
 ]
 
 PIANO_LOSSES = ("ce", "extended", "bootstrap", "ls-se", "sll", "pb", "softloc")
+#: Losses :func:`train_music_model` accepts.
+TRAINING_LOSSES = ("ce", "ls-ce", "extended", "bootstrap", "ls-se", "sll", "pb", "softloc")
 DRUM_LOSSES = ("ce", "ls-se", "softloc")
 #: Noise sigma in seconds (paper Table 3: 0 to 200 ms).
 PIANO_NOISE_LEVELS = (0.0, 0.05, 0.1, 0.15, 0.2)
@@ -460,20 +462,6 @@ def _loss_spec(loss: str, config: MusicExperimentConfig) -> LossSpec:
     return LossSpec(loss)
 
 
-def _check_run(loss: Any, noise_level: Any, seed: Any, losses: Sequence[str]) -> tuple:
-    if loss not in losses:
-        raise ValueError(f"unknown loss {loss!r}; this experiment's losses are "
-                         f"{', '.join(losses)}")
-    if isinstance(noise_level, bool) or not isinstance(noise_level, (int, float)):
-        raise TypeError(f"noise_level must be a number of seconds, got {noise_level!r}")
-    noise_level = float(noise_level)
-    if not (math.isfinite(noise_level) and noise_level >= 0):
-        raise ValueError(f"noise_level must be a finite number of seconds >= 0, got "
-                         f"{noise_level}")
-    seed = check_int(seed, "seed", 0)
-    return loss, noise_level, seed
-
-
 def _training_set(parts: _Parts, config: MusicExperimentConfig, noise_level: float, seed: int):
     """Features and noisy labels of the training pieces (and their augmented copies)."""
     features, labels = [], []
@@ -578,9 +566,11 @@ def train_music_model(config: MusicExperimentConfig, *, loss: str, noise_level: 
     """
     if not isinstance(config, MusicExperimentConfig):
         raise TypeError(f"config must be a MusicExperimentConfig, got {type(config).__name__}")
-    loss, noise_level, seed = _check_run(loss, noise_level, seed,
-                                         ("ce", "ls-ce", "extended", "bootstrap", "ls-se",
-                                          "sll", "pb", "softloc"))
+    if loss not in TRAINING_LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; the music models train with "
+                         f"{', '.join(TRAINING_LOSSES)}")
+    noise_level = check_noise_level(noise_level, "seconds")
+    seed = check_int(seed, "seed", 0)
     parts = split_pieces(config)
     features, labels, info = _training_set(parts, config, noise_level, seed)
     stacked = torch.cat(features, dim=1)
@@ -654,22 +644,19 @@ def run_one(params: dict, config: MusicExperimentConfig) -> dict:
     :data:`DRUM_SOFTNESS_EXPERIMENT`)."""
     if not isinstance(config, MusicExperimentConfig):
         raise TypeError(f"config must be a MusicExperimentConfig, got {type(config).__name__}")
-    missing = [k for k in ("loss", "noise_level", "distribution", "seed") if k not in params]
-    if missing:
-        raise ValueError(f"params miss {missing}")
-    if params["distribution"] != "normal":
-        raise ValueError(f"unknown noise distribution {params['distribution']!r}; the music "
-                         f"experiments use 'normal'")
     losses = PIANO_LOSSES if isinstance(config.data, PianoConfig) else DRUM_LOSSES
-    level = params["noise_level"]
     extra = {}
-    if level == "random":  # Fig. 3: (sigma, s_M) drawn uniformly per seed
-        rng = np.random.default_rng(_seed(4, check_int(params["seed"], "seed", 0)))
-        level = float(rng.uniform(0.0, 0.1))
-        softness = float(rng.uniform(0.005, 0.15))
+    if isinstance(params, dict) and params.get("noise_level") == "random":
+        # Fig. 3: (sigma, s_M) drawn uniformly per seed
+        rng = np.random.default_rng(_seed(4, check_int(params.get("seed"), "seed", 0)))
+        sigma = float(rng.uniform(*SOFTNESS_PAIRS["sigma"]))
+        softness = float(rng.uniform(*SOFTNESS_PAIRS["softness"]))
         config = replace(config, softness_seconds=softness)
-        extra = {"sigma": level, "softness": softness}
-    loss, level, seed = _check_run(params["loss"], level, params["seed"], losses)
+        params = {**params, "noise_level": sigma}
+        extra = {"sigma": sigma, "softness": softness}
+    name = "piano" if isinstance(config.data, PianoConfig) else "drums"
+    loss, level, _, seed = check_run_params(params, experiment=name, losses=losses,
+                                            distributions=("normal",), noise_unit="seconds")
     trained = train_music_model(config, loss=loss, noise_level=level, seed=seed)
     row = evaluate_music_model(trained, split_pieces(config).test, config)
     info = dict(trained.info)

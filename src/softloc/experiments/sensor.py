@@ -56,7 +56,6 @@ import functools
 import math
 import zlib
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -69,6 +68,7 @@ from ..models import CausalRecurrentDetector
 from ..noise import Binary, RoundedNormal, SkewNormal, misalign_frames
 from ..runner import SweepExperiment
 from ..training import LossSpec, sampled_batches, train
+from ._params import check_noise_level, check_run_params
 
 __all__ = [
     "LOSSES",
@@ -150,21 +150,12 @@ def noise_distribution(distribution: str, level: float):
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"unknown noise distribution {distribution!r}; the distributions are "
                          f"{', '.join(DISTRIBUTIONS)}")
-    level = _noise_level(level)
+    level = check_noise_level(level, "steps")
     if distribution == "normal":
         return RoundedNormal(level)
     if distribution == "binary":
         return Binary(level, unit="frames")
     return SkewNormal(level, unit="frames", alpha=-2.0)
-
-
-def _noise_level(level: Any) -> float:
-    if isinstance(level, bool) or not isinstance(level, (int, float)):
-        raise TypeError(f"noise level must be a number of steps, got {type(level).__name__}")
-    level = float(level)
-    if not (math.isfinite(level) and level >= 0.0):
-        raise ValueError(f"noise level must be a finite number of steps >= 0, got {level}")
-    return level
 
 
 @dataclass(frozen=True)
@@ -246,20 +237,10 @@ def _dataset(data: SensorConfig, seed: int) -> SensorDataset:
 
 
 def _check_params(params: dict, config: SensorExperimentConfig) -> tuple[str, float, str, int, int]:
-    missing = [k for k in ("loss", "noise_level", "distribution", "seed", "fold")
-               if k not in params]
-    if missing:
-        raise ValueError(f"params miss {missing}")
-    loss = params["loss"]
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; the sensor experiment's losses are "
-                         f"{', '.join(LOSSES)}")
-    level = _noise_level(params["noise_level"])
-    distribution = params["distribution"]
-    noise_distribution(distribution, level)
-    seed, fold = params["seed"], params["fold"]
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    loss, level, distribution, seed = check_run_params(
+        params, experiment="sensor", losses=LOSSES, distributions=DISTRIBUTIONS,
+        noise_unit="steps", keys=("fold",))
+    fold = params["fold"]
     if isinstance(fold, bool) or not isinstance(fold, int) or not (
             0 <= fold < config.data.num_subjects):
         raise ValueError(f"fold must be a held-out subject in 0..{config.data.num_subjects - 1}, "
