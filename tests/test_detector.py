@@ -49,7 +49,7 @@ def test_checkpoint_describes_itself_and_reproduces_the_model(trained, checkpoin
     detector = load_detector(checkpoint, experiment="drums")
     assert detector.class_names == ("HH", "KD", "SD") and detector.fps == 100
     assert detector.mel == config.mel
-    assert detector.decoder == trained.decoder.to_dict()
+    assert detector.decoder == trained.decoder
     assert detector.training["loss"]["name"] == "softloc"
     piece = exp.split_pieces(config).test[0]
     ours, _ = detector.probabilities(piece.audio, piece.sample_rate)

@@ -100,14 +100,24 @@ def _whole_number(minimum: int) -> Callable[[str], int]:
     return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return value
+def _finite_float(minimum: float, *, strict: bool) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number > ``minimum`` (``strict``) or >= ``minimum``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        above = value > minimum if strict else value >= minimum
+        if not (above and value < float("inf")):
+            raise argparse.ArgumentTypeError(
+                f"expected a finite number {'>' if strict else '>='} {minimum:g}, got {text}")
+        return value
+
+    return parse
+
+
+_positive_float = _finite_float(0.0, strict=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -585,7 +595,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
                        help="checkpoint to write (e.g. model.pt)")
     train.add_argument("--loss", choices=PIANO_LOSSES, default="softloc",
                        help="training loss")
-    train.add_argument("--noise", type=_non_negative_float, default=0.0, metavar="SECONDS",
+    train.add_argument("--noise", type=_finite_float(0.0, strict=False), default=0.0,
+                       metavar="SECONDS",
                        help="standard deviation of the training-label misalignment")
     train.add_argument("--seed", type=_whole_number(0), default=0, metavar="N",
                        help="seed of the noise, initialisation and batches")
@@ -595,16 +606,6 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
                        help="optimiser steps (default: the configuration's)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=lambda args: _train(args, train))
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
 
 
 def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -676,8 +677,8 @@ def _detect(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         writer = csv.writer(f)
         writer.writerow(["file", "time", "class", "score"])
         for path, events in results:
-            for t, c, score in zip(events.times, events.classes, events.scores):
-                writer.writerow([str(path), f"{t:.6f}", events.class_names[c], f"{score:.6f}"])
+            for row in events.rows():
+                writer.writerow([str(path), *row])
 
     write_atomic(args.out, write)
     for path, events in results:

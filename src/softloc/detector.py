@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ import torch
 from ._io import write_atomic
 from .data.audio import MelConfig, log_mel_spectrogram, read_wav, resample, to_mono
 from .decode import peak_picking
+from .experiments.music import DecoderSettings
 from .models import ConvRecurrentDetector
 
 __all__ = [
@@ -74,14 +74,18 @@ class DetectedEvents:
         """Event list (:mod:`softloc.events`): one sorted array of times per class."""
         return [self.times[self.classes == c] for c in range(len(self.class_names))]
 
+    def rows(self) -> list[tuple[str, str, str]]:
+        """``(time, class, score)`` per event as written to CSV: seconds and score with 6
+        decimals, the class name."""
+        return [(f"{t:.6f}", self.class_names[c], f"{s:.6f}")
+                for t, c, s in zip(self.times, self.classes, self.scores)]
+
     def to_csv(self, path) -> None:
-        """Write ``time,class,score`` rows (seconds with 6 decimals, class name, score)
-        atomically."""
+        """Write a ``time,class,score`` table (:meth:`rows`) atomically."""
         def write(f) -> None:
             writer = csv.writer(f)
             writer.writerow(["time", "class", "score"])
-            for t, c, s in zip(self.times, self.classes, self.scores):
-                writer.writerow([f"{t:.6f}", self.class_names[c], f"{s:.6f}"])
+            writer.writerows(self.rows())
         write_atomic(path, write)
 
 
@@ -93,7 +97,7 @@ class Detector:
     model: ConvRecurrentDetector
     mel: MelConfig
     class_names: tuple[str, ...]
-    decoder: dict
+    decoder: DecoderSettings
     training: dict
 
     @property
@@ -117,13 +121,10 @@ class Detector:
 
         ``threshold`` overrides the stored one (the probability a peak must reach).
         """
+        decoder = self.decoder if threshold is None else replace(self.decoder,
+                                                                  threshold=threshold)
         probs, spec = self.probabilities(samples, sample_rate)
-        threshold = self.decoder["threshold"] if threshold is None else threshold
-        if not (isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0):
-            raise ValueError(f"threshold must be a probability in [0, 1], got {threshold!r}")
-        window = int(round(self.decoder["peak_window"] * self.fps))
-        det = peak_picking(probs, float(threshold), pre_max=window, post_max=window,
-                           combine=int(round(self.decoder["combine"] * self.fps)))
+        det = peak_picking(probs, decoder.threshold, **decoder.frames(self.fps))
         times = det.times(spec.time_base)[0]
         scores = det.scores[0]
         classes = [np.full(t.size, c, dtype=np.int64) for c, t in enumerate(times)]
@@ -148,16 +149,7 @@ def _check_audio(samples, sample_rate: int) -> np.ndarray:
         raise ValueError(f"sample_rate must be a whole number of Hz >= 1000, got {sample_rate!r}")
     if isinstance(samples, torch.Tensor):
         samples = samples.detach().cpu().numpy()
-    array = np.asarray(samples)
-    if array.dtype.kind not in "fiu":
-        raise TypeError(f"samples must be numbers, got dtype {array.dtype}")
-    if array.ndim not in (1, 2) or array.size == 0:
-        raise ValueError(f"samples must be (n,) or (channels, n) with n >= 1, got shape "
-                         f"{array.shape}")
-    array = array.astype(np.float32)
-    if not np.all(np.isfinite(array)):
-        raise ValueError("samples hold NaN or inf")
-    mono = to_mono(array)
+    mono = to_mono(samples)  # checks dtype, (n,) or (channels, n), NaN and inf
     if mono.size < sample_rate // 20:
         raise ValueError(f"audio is too short: {mono.size} samples, at least 50 ms needed")
     if float(np.max(np.abs(mono))) < SILENCE:
@@ -243,12 +235,10 @@ def load_detector(path, *, experiment: str | None = None) -> Detector:
         model = ConvRecurrentDetector(**spec["config"])
         model.load_state_dict(spec["state_dict"])
         class_names = tuple(payload["class_names"])
-        decoder = dict(payload["decoder"])
+        decoder = DecoderSettings(**payload["decoder"])
         if len(class_names) != spec["config"]["num_classes"] or \
                 spec["config"]["in_features"] != mel.n_mels:
             raise ValueError("classes or bands do not match the model")
-        if not (0.0 <= decoder["threshold"] <= 1.0 and math.isfinite(decoder["peak_window"])):
-            raise ValueError(f"bad decoder settings {decoder}")
     except (KeyError, TypeError, RuntimeError, ValueError) as error:
         raise ValueError(f"{path}: damaged detector checkpoint ({type(error).__name__}: "
                          f"{error})") from None
