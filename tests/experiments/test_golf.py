@@ -171,6 +171,78 @@ def test_losses_share_the_noise_and_ce_uses_swingnets_head(row):
     assert exp.run_one({**PARAMS, "seed": 1}, TINY)["final_loss"] != row["final_loss"]
 
 
+def test_run_one_is_train_then_evaluate(row):
+    trained = exp.train_golf_model(TINY, loss="softloc", noise_level=2, seed=0, fold=1)
+    assert isinstance(trained, exp.TrainedGolfModel) and not trained.softmax
+    assert trained.image_size == (16, 16) and not trained.model.training
+    assert trained.model.num_classes == 8 and trained.info["loss"] == "softloc"
+    assert trained.info["fold"] == 1 and trained.info["noise_level"] == 2.0
+    assert trained.info["parameters"] == sum(p.numel() for p in trained.model.parameters())
+    clips = exp.held_out_clips(TINY, 1)
+    assert len(clips) == row["test_clips"]
+    evaluated = exp.evaluate_golf_model(trained, clips)
+    assert evaluated == {k: v for k, v in row.items() if k in evaluated}
+    assert {k: row[k] for k in set(row) - set(evaluated)} == {
+        k: trained.info[k] for k in set(row) - set(evaluated)}
+    ce = exp.train_golf_model(TINY, loss="ce", fold=1)
+    assert ce.softmax and ce.model.num_classes == 9
+
+
+def test_interrupted_training_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    plain = exp.train_golf_model(TINY, loss="ls-se", fold=2)
+    state = tmp_path / "run.train-state"
+    crop_batches = exp.crop_batches
+
+    def steps_from(first, stop=None):
+        """crop_batches whose batch function refuses steps before ``first`` and is interrupted
+        at ``stop``."""
+        def factory(*args, **kwargs):
+            batches = crop_batches(*args, **kwargs)
+
+            def checked(step, generator):
+                assert step >= first, f"step {step} trained again after the resume"
+                if step == stop:
+                    raise KeyboardInterrupt
+                return batches(step, generator)
+            return checked
+        return factory
+
+    monkeypatch.setattr(exp, "crop_batches", steps_from(0, stop=2))
+    with pytest.raises(KeyboardInterrupt):
+        exp.train_golf_model(TINY, loss="ls-se", fold=2, checkpoint_path=state)
+    assert state.exists()
+    monkeypatch.setattr(exp, "crop_batches", steps_from(2))
+    resumed = exp.train_golf_model(TINY, loss="ls-se", fold=2, checkpoint_path=state)
+    assert resumed.info == plain.info
+    for a, b in zip(plain.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_evaluate_golf_model_refuses_other_frames():
+    trained = exp.train_golf_model(TINY, loss="ce", fold=0)
+    clips = exp.held_out_clips(TINY, 0)
+    bigger = dataclasses.replace(clips[0], frames=np.repeat(clips[0].frames, 2, axis=1))
+    with pytest.raises(ValueError, match=r"image_size \(16, 16\)"):
+        exp.evaluate_golf_model(trained, [bigger])
+    with pytest.raises(ValueError, match="at least one clip"):
+        exp.evaluate_golf_model(trained, [])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [({"loss": "bce"}, ValueError, "losses are ce, ls-ce, ls-se, softloc"),
+     ({"noise_level": -1}, ValueError, ">= 0"),
+     ({"seed": -1}, ValueError, "seed"),
+     ({"fold": 4}, ValueError, "test fold in 0..3"),
+     ({"config": "tiny"}, TypeError, "GolfExperimentConfig")],
+)
+def test_train_golf_model_refuses_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        exp.train_golf_model(**{"config": TINY, "loss": "ce", **kwargs})
+    with pytest.raises(ValueError, match="test fold"):
+        exp.held_out_clips(TINY, -1)
+
+
 @pytest.mark.parametrize(
     ("params", "error", "message"),
     [({"loss": "bce"}, ValueError, "unknown loss 'bce'"),

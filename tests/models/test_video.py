@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -80,6 +81,23 @@ def test_output_bias_prior():
     default = FrameRecurrentDetector(9, **SMALL)  # softmax head: PyTorch's initialisation
     assert default.output.bias.abs().max() < 1.0
 
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"bidirectional": True},
+                                    {"bias_steps": 16, "no_event_probability": 0.3}])
+def test_config_rebuilds_the_model(kwargs):
+    torch.manual_seed(5)
+    model = FrameRecurrentDetector(9, **SMALL, **kwargs).eval()
+    config = model.config()
+    assert json.loads(json.dumps(config)) == config
+    torch.manual_seed(5)
+    again = FrameRecurrentDetector(**config).eval()
+    assert again.config() == config
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 again.state_dict().values()))
+    other = FrameRecurrentDetector(**config).eval()
+    other.load_state_dict(model.state_dict())
+    assert torch.equal(other(_frames()), model(_frames()))
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),

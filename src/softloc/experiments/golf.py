@@ -1,8 +1,9 @@
 """The golf-swing sequencing experiment (paper section 6.1, Table 1) as a sweep: ``softloc bench
 golf``.
 
-One run (:func:`run_one`) follows the authors' golf protocol (reference-spec section 3.1) on the
-rendered swings of :mod:`softloc.data.golf`:
+One run (:func:`run_one`: :func:`train_golf_model`, then :func:`evaluate_golf_model` on the
+held-out fold) follows the authors' golf protocol (reference-spec section 3.1) on the rendered
+swings of :mod:`softloc.data.golf`:
 
 1. **Data**: :func:`~softloc.data.golf.generate_golf_dataset` with ``config.data`` and
    ``config.data_seed`` (cached per process); 4-fold cross-validation over clips (GolfDB's 4
@@ -39,9 +40,10 @@ rendered swings of :mod:`softloc.data.golf`:
    sequence through the model (the authors cut test clips into 64-frame chunks and reset the
    LSTM state per chunk; a whole clip equals chunks that carry the state, which a causal model
    can do online). Probabilities: softmax over the 9 classes, then the 8 event classes (CE), or
-   sigmoid (the others). Decoding: per event, the frame of largest probability over the clip
-   (:func:`softloc.decode.argmax_events`). Score: PCE with GolfDB's adaptive tolerance
-   ``max(round((impact - address) / 30), 1)`` frames
+   sigmoid (the others): :func:`event_probabilities`, which ``softloc detect`` also applies to
+   a saved model (:mod:`softloc.detector`). Decoding: per event, the frame of largest
+   probability over the clip (:func:`softloc.decode.argmax_events`). Score: PCE with GolfDB's
+   adaptive tolerance ``max(round((impact - address) / 30), 1)`` frames
    (:func:`softloc.metrics.percentage_of_correct_events`).
 
 SoftLoc's alpha for golf
@@ -91,6 +93,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,7 +110,7 @@ from ..models import FrameRecurrentDetector
 from ..noise import RoundedNormal, misalign_frames
 from ..runner import SweepExperiment
 from ..training import LossSpec, train
-from ._params import check_run_params
+from ._params import check_noise_level, check_run_params
 
 __all__ = [
     "LOSSES",
@@ -121,6 +124,11 @@ __all__ = [
     "authors_golf_alpha",
     "golf_alpha_schedule",
     "crop_batches",
+    "event_probabilities",
+    "held_out_clips",
+    "TrainedGolfModel",
+    "train_golf_model",
+    "evaluate_golf_model",
     "run_one",
     "GOLF_EXPERIMENT",
     "QUICK_CONFIG",
@@ -316,10 +324,13 @@ def _check_params(params: dict) -> tuple[str, float, int, int]:
     loss, level, _, seed = check_run_params(
         params, experiment="golf", losses=LOSSES, distributions=DISTRIBUTIONS,
         noise_unit="frames", keys=("fold",))
-    fold = params["fold"]
-    if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < 4:
+    return loss, level, seed, _check_fold(params["fold"])
+
+
+def _check_fold(fold: Any) -> int:
+    if isinstance(fold, bool) or not isinstance(fold, (int, np.integer)) or not 0 <= fold < 4:
         raise ValueError(f"fold must be a test fold in 0..3, got {fold!r}")
-    return loss, level, seed, fold
+    return int(fold)
 
 
 def _seed(*words: int) -> int:
@@ -412,17 +423,29 @@ def _loss_spec(loss: str, config: GolfExperimentConfig) -> LossSpec:
     return LossSpec(loss, softness=config.softness)
 
 
-def _predict(model: torch.nn.Module, clips: list[GolfClip], softmax: bool) -> np.ndarray:
-    """Predicted event frames ``(N, 8)``: per event, the argmax over each whole clip."""
+def event_probabilities(model: FrameRecurrentDetector, frames: np.ndarray, *,
+                        softmax: bool) -> Tensor:
+    """Per-event probabilities ``(8, T)`` (float64) of one clip, the whole clip at once.
+
+    ``frames``: ``(T, H, W, 3)`` uint8 RGB at the size the model was trained on. ``softmax``:
+    the model has the 9-logit head of ``ce`` (softmax over the 8 events and "no event", then
+    the 8 events); else its 8 channels are independent sigmoids. The model is put in eval mode.
+    Decode with :func:`softloc.decode.argmax_events` (per event, the most probable frame).
+    """
     model.eval()
-    predicted = np.empty((len(clips), 8), dtype=np.int64)
     with torch.no_grad():
-        for i, clip in enumerate(clips):
-            frames = torch.from_numpy(clip.frames).permute(0, 3, 1, 2)[None]
-            logits = model(frames)[0]
-            probs = torch.softmax(logits, dim=0)[:8] if softmax else torch.sigmoid(logits)
-            found = argmax_events(probs.double()).frame_lists()[0]
-            predicted[i] = [int(f[0]) for f in found]
+        logits = model(torch.from_numpy(frames).permute(0, 3, 1, 2)[None])[0]
+        probs = torch.softmax(logits, dim=0)[:NO_EVENT_CLASS] if softmax else \
+            torch.sigmoid(logits)
+    return probs.double()
+
+
+def _predict(model: FrameRecurrentDetector, clips: list[GolfClip], softmax: bool) -> np.ndarray:
+    """Predicted event frames ``(N, 8)``: per event, the argmax over each whole clip."""
+    predicted = np.empty((len(clips), 8), dtype=np.int64)
+    for i, clip in enumerate(clips):
+        found = argmax_events(event_probabilities(model, clip.frames, softmax=softmax))
+        predicted[i] = [int(f[0]) for f in found.frame_lists()[0]]
     return predicted
 
 
@@ -431,21 +454,57 @@ def _predict(model: torch.nn.Module, clips: list[GolfClip], softmax: bool) -> np
 # ---------------------------------------------------------------------------------------------
 
 
-def run_one(params: dict, config: GolfExperimentConfig) -> dict:
-    """Train one detector on misaligned event frames and score it on the held-out fold.
+@dataclass
+class TrainedGolfModel:
+    """A trained golf detector with what is needed to apply it (:mod:`softloc.detector`).
 
-    ``params``: ``loss`` (one of :data:`LOSSES`), ``noise_level`` (sigma in frames, >= 0),
-    ``distribution`` (``'normal'``), ``seed`` (>= 0), ``fold`` (the test fold, 0-3). Returns
-    the row described in the module docstring.
+    Attributes
+    ----------
+    model:
+        The :class:`~softloc.models.FrameRecurrentDetector` (eval mode, CPU).
+    softmax:
+        ``True``: the 9-logit softmax head of ``ce``; ``False``: 8 sigmoid channels
+        (:func:`event_probabilities`).
+    image_size:
+        ``(height, width)`` of the frames it was trained on, pixels.
+    info:
+        What was trained: ``loss``, ``noise_level`` (frames), ``seed``, ``fold`` (held out),
+        ``train_clips``, the noise applied (``train_events``, ``labels_moved``,
+        ``labels_clipped``), ``iterations``, ``learning_rate``, ``alpha``, ``final_loss``,
+        ``parameters``.
+    """
+
+    model: FrameRecurrentDetector
+    softmax: bool
+    image_size: tuple[int, int]
+    info: dict
+
+
+#: The keys of :attr:`TrainedGolfModel.info` that :func:`run_one` puts in its row, in order.
+_ROW_TRAINING_KEYS = ("train_clips", "train_events", "labels_moved", "labels_clipped",
+                      "iterations", "learning_rate", "alpha", "final_loss")
+
+
+def train_golf_model(config: GolfExperimentConfig, *, loss: str, noise_level: float = 0.0,
+                     seed: int = 0, fold: int = 0, progress: bool = False,
+                     checkpoint_path: str | Path | None = None) -> TrainedGolfModel:
+    """Train one detector on the clips outside ``fold`` with misaligned event frames.
+
+    ``loss``: one of :data:`LOSSES`; ``noise_level``: sigma of the label shift in frames;
+    ``seed``: noise draw, initialisation and crops; ``fold``: the held-out fold (0-3), whose
+    clips are not trained on. ``checkpoint_path``: resumable training state
+    (:func:`softloc.training.train`): a run interrupted after a checkpoint continues from it.
+    Steps 1-3 of the module docstring.
     """
     if not isinstance(config, GolfExperimentConfig):
         raise TypeError(f"config must be a GolfExperimentConfig, got {type(config).__name__}")
-    loss, level, seed, fold = _check_params(params)
-    dataset = _dataset(config.data, config.data_seed)
-    train_clips, test_clips = dataset.split(fold)
-    if not train_clips or not test_clips:
-        raise ValueError(f"fold {fold} leaves an empty training or test set; raise "
-                         f"data.num_clips (now {config.data.num_clips})")
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; the golf experiment's losses are "
+                         f"{', '.join(LOSSES)}")
+    level = check_noise_level(noise_level, "frames")
+    seed = check_int(seed, "seed", 0)
+    fold = _check_fold(fold)
+    train_clips, _ = _split(config, fold)
     level_key = round(level * 1000)
     noisy_events, noise_info = _misalign(train_clips, level, _seed(1, seed, fold, level_key))
     frames = [torch.from_numpy(c.frames).permute(0, 3, 1, 2) for c in train_clips]
@@ -462,13 +521,52 @@ def run_one(params: dict, config: GolfExperimentConfig) -> dict:
             no_event_probability=config.no_event_probability)
     finally:
         torch.random.set_rng_state(state)
-    learning_rate = config.learning_rate
     result = train(model, _loss_spec(loss, config), batches, steps=config.iterations,
-                   learning_rate=learning_rate, seed=run_seed,
-                   log_every=max(1, config.iterations // 10), progress=False, device="cpu")
+                   learning_rate=config.learning_rate, seed=run_seed,
+                   log_every=max(1, config.iterations // 10), progress=progress, device="cpu",
+                   checkpoint_path=checkpoint_path,
+                   checkpoint_every=None if checkpoint_path is None else max(
+                       1, config.iterations // 10),
+                   resume=checkpoint_path is not None and Path(checkpoint_path).exists())
+    model.eval()
+    info = {"loss": loss, "noise_level": level, "seed": seed, "fold": fold,
+            "train_clips": len(train_clips), **noise_info,
+            "iterations": config.iterations, "learning_rate": config.learning_rate,
+            "alpha": config.alpha if loss == "softloc" else None,
+            "final_loss": result.final_loss,
+            "parameters": sum(p.numel() for p in model.parameters())}
+    return TrainedGolfModel(model=model, softmax=softmax, image_size=config.data.image_size,
+                            info=info)
 
-    true = np.stack([c.events for c in test_clips])
-    predicted = _predict(model, test_clips, softmax)
+
+def _split(config: GolfExperimentConfig, fold: int) -> tuple[list, list]:
+    """``(training clips, held-out clips)`` of ``fold``, both non-empty."""
+    train_clips, test_clips = _dataset(config.data, config.data_seed).split(fold)
+    if not train_clips or not test_clips:
+        raise ValueError(f"fold {fold} leaves an empty training or test set; raise "
+                         f"data.num_clips (now {config.data.num_clips})")
+    return train_clips, test_clips
+
+
+def held_out_clips(config: GolfExperimentConfig, fold: int) -> list[GolfClip]:
+    """The clips of ``fold`` (0-3) in ``config``'s rendered data (rendered once per process):
+    what :func:`train_golf_model` leaves out and :func:`run_one` scores on."""
+    if not isinstance(config, GolfExperimentConfig):
+        raise TypeError(f"config must be a GolfExperimentConfig, got {type(config).__name__}")
+    return _split(config, _check_fold(fold))[1]
+
+
+def evaluate_golf_model(trained: TrainedGolfModel, clips: list[GolfClip]) -> dict:
+    """Score ``trained`` on ``clips`` (at its ``image_size``) with their event frames: the row of
+    :func:`run_one` up to ``test_clips`` (step 4 of the module docstring)."""
+    if not clips:
+        raise ValueError("clips must hold at least one clip")
+    for clip in clips:
+        if tuple(clip.frames.shape[1:3]) != tuple(trained.image_size):
+            raise ValueError(f"clips must have the model's image_size {trained.image_size}, "
+                             f"got frames of {tuple(clip.frames.shape[1:3])}")
+    true = np.stack([c.events for c in clips])
+    predicted = _predict(trained.model, clips, trained.softmax)
     scores = percentage_of_correct_events(predicted, true)
     errors = np.abs(predicted - true)
     row: dict[str, Any] = {"pce": scores.pce}
@@ -479,13 +577,24 @@ def run_one(params: dict, config: GolfExperimentConfig) -> dict:
         "mean_abs_error": float(errors.mean()),
         "median_abs_error": float(np.median(errors)),
         "mean_tolerance": float(scores.tolerance.mean()),
-        "test_clips": len(test_clips),
-        "train_clips": len(train_clips),
+        "test_clips": len(clips),
     })
-    row.update(noise_info)
-    row.update({"iterations": config.iterations, "learning_rate": learning_rate,
-                "alpha": config.alpha if loss == "softloc" else None,
-                "final_loss": result.final_loss})
+    return row
+
+
+def run_one(params: dict, config: GolfExperimentConfig) -> dict:
+    """Train one detector on misaligned event frames and score it on the held-out fold.
+
+    ``params``: ``loss`` (one of :data:`LOSSES`), ``noise_level`` (sigma in frames, >= 0),
+    ``distribution`` (``'normal'``), ``seed`` (>= 0), ``fold`` (the test fold, 0-3). Returns
+    the row described in the module docstring.
+    """
+    if not isinstance(config, GolfExperimentConfig):
+        raise TypeError(f"config must be a GolfExperimentConfig, got {type(config).__name__}")
+    loss, level, seed, fold = _check_params(params)
+    trained = train_golf_model(config, loss=loss, noise_level=level, seed=seed, fold=fold)
+    row = evaluate_golf_model(trained, held_out_clips(config, fold))
+    row.update({key: trained.info[key] for key in _ROW_TRAINING_KEYS})
     return row
 
 

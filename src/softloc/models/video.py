@@ -109,9 +109,9 @@ class FrameRecurrentDetector(nn.Module):
         if not isinstance(bidirectional, bool):
             raise TypeError(f"bidirectional must be a bool, got {type(bidirectional).__name__}")
         self.bidirectional = bidirectional
-        bias_steps = check_int(bias_steps, "bias_steps", 1, optional=True, numpy=False)
-        check_real(no_event_probability, "no_event_probability", 0.0, 1.0, low_open=True,
-                   high_open=True)
+        self.bias_steps = check_int(bias_steps, "bias_steps", 1, optional=True, numpy=False)
+        self.no_event_probability = check_real(no_event_probability, "no_event_probability",
+                                               0.0, 1.0, low_open=True, high_open=True)
         layers: list[nn.Module] = []
         previous = 3
         for i, width in enumerate(self.channels):
@@ -123,8 +123,17 @@ class FrameRecurrentDetector(nn.Module):
         self.lstm = nn.LSTM(previous, self.hidden, num_layers=1, batch_first=True,
                             bidirectional=bidirectional)
         self.output = nn.Linear(self.hidden * (2 if bidirectional else 1), self.num_classes)
-        if bias_steps is not None:
-            init_no_event_bias_(self.output, bias_steps, no_event_probability)
+        if self.bias_steps is not None:
+            init_no_event_bias_(self.output, self.bias_steps, self.no_event_probability)
+
+    def config(self) -> dict:
+        """The constructor's arguments (JSON-serialisable): ``FrameRecurrentDetector(
+        **net.config())`` builds the same architecture (with the same output-bias
+        initialisation; load ``net.state_dict()`` for the same weights)."""
+        return {"num_classes": self.num_classes, "channels": list(self.channels),
+                "hidden": self.hidden, "bidirectional": self.bidirectional,
+                "bias_steps": self.bias_steps,
+                "no_event_probability": self.no_event_probability}
 
     @property
     def min_size(self) -> int:
