@@ -1,7 +1,9 @@
-"""Detector checkpoints, detection on audio, and the ``softloc train`` / ``detect`` commands."""
+"""Detector checkpoints, detection on audio and video, and the ``softloc train`` / ``detect``
+commands."""
 
 import csv
 import dataclasses
+import importlib.util
 
 import numpy as np
 import pytest
@@ -9,15 +11,19 @@ import torch
 
 from softloc.cli import main
 from softloc.data.audio import resample, write_wav
+from softloc.data.golf import GOLF_EVENTS, GolfConfig
 from softloc.data.music import DrumConfig
 from softloc.detector import (
     DetectedEvents,
+    DetectedVideoEvents,
     Detector,
+    VideoDetector,
     detect_events,
     load_detector,
     save_detector,
 )
 from softloc.experiments import EXPERIMENTS
+from softloc.experiments import golf
 from softloc.experiments import music as exp
 from softloc.metrics import multiclass_f_measure
 
@@ -115,7 +121,7 @@ def test_wrong_checkpoints_are_refused(checkpoint, tmp_path):
     with pytest.raises(ValueError, match="not a softloc detector checkpoint"):
         load_detector(other)
     payload = torch.load(checkpoint, weights_only=True)
-    for change, message in [({"experiment": "golf", "input": {"kind": "video"}}, "not audio"),
+    for change, message in [({"input": {"kind": "video"}}, "'drums' detector with 'video' input"),
                             ({"version": 99}, "version 99"),
                             ({"class_names": ["HH"]}, "damaged")]:
         broken = tmp_path / "broken.pt"
@@ -172,3 +178,279 @@ def test_detect_command_refuses_bad_input(tmp_path, capsys, checkpoint):
     with pytest.raises(SystemExit):
         main(["detect", str(silent), str(silent), "--out", str(tmp_path / "e.csv")])
     assert "not a softloc detector checkpoint" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- video (golf)
+
+# A few steps on a tiny rendered set: the plumbing is tested exactly, not what the model learns.
+GOLF = golf.GolfExperimentConfig(
+    data=GolfConfig(num_clips=8, image_size=(32, 32), motion_blur_subframes=1,
+                    slow_motion_share=0.0, pre_address=(0.1, 0.2), hold=(0.1, 0.2)),
+    iterations=3, window=16, batch_size=2, channels=(4, 8), hidden=8)
+
+
+@pytest.fixture(scope="module")
+def golf_models():
+    """The two heads: softmax (ce) and sigmoid (softloc)."""
+    return {loss: golf.train_golf_model(GOLF, loss=loss, noise_level=1, fold=1)
+            for loss in ("ce", "softloc")}
+
+
+@pytest.fixture(scope="module")
+def golf_checkpoints(golf_models, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("golf")
+    return {loss: save_detector(folder / f"{loss}.pt", trained, experiment="golf")
+            for loss, trained in golf_models.items()}
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return golf.held_out_clips(GOLF, 1)[0]
+
+
+def _write_frames(folder, frames):
+    from PIL import Image
+
+    folder.mkdir()
+    for i, frame in enumerate(frames):  # 2.png sorts before 10.png
+        Image.fromarray(frame).save(folder / f"{i}.png")
+    return folder
+
+
+def test_golf_checkpoint_describes_itself(golf_models, golf_checkpoints):
+    for loss, path in golf_checkpoints.items():
+        payload = torch.load(path, weights_only=True)
+        assert payload["experiment"] == "golf" and "fps" not in payload
+        assert payload["input"] == {"kind": "video", "image_size": [32, 32]}
+        assert payload["class_names"] == list(GOLF_EVENTS)
+        head = "softmax" if loss == "ce" else "sigmoid"
+        assert payload["decoder"] == {"rule": "argmax", "head": head}
+        assert payload["model"]["type"] == "FrameRecurrentDetector"
+        detector = load_detector(path, experiment="golf")
+        assert isinstance(detector, VideoDetector) and detector.image_size == (32, 32)
+        assert detector.softmax == (loss == "ce") and detector.class_names == GOLF_EVENTS
+        assert detector.training == {**golf_models[loss].info}
+        assert detector.training["fold"] == 1 and detector.training["noise_level"] == 1.0
+        assert not detector.model.training
+
+
+def test_detection_equals_the_experiments_argmax_decoding(golf_models, golf_checkpoints, clip):
+    for loss, path in golf_checkpoints.items():
+        trained = golf_models[loss]
+        detector = load_detector(path)
+        found = detector.detect(clip.frames, fps=clip.fps)
+        assert isinstance(found, DetectedVideoEvents) and len(found) == 8
+        expected = golf._predict(trained.model, [clip], trained.softmax)[0]
+        np.testing.assert_array_equal(found.frames, expected)
+        probs = golf.event_probabilities(trained.model, clip.frames, softmax=trained.softmax)
+        np.testing.assert_array_equal(found.scores, probs.numpy()[np.arange(8), expected])
+        np.testing.assert_allclose(found.times, expected / clip.fps, rtol=1e-12)
+        assert found.fps == clip.fps and found.class_names == GOLF_EVENTS
+        same = detector.detect(torch.from_numpy(clip.frames))  # a tensor; no frame rate
+        np.testing.assert_array_equal(same.frames, expected)
+        assert np.isnan(same.times).all() and same.fps is None
+        row = golf.evaluate_golf_model(trained, [clip])
+        assert row["mean_abs_error"] == np.abs(found.frames - clip.events).mean()
+
+
+def test_frames_of_another_size_are_resized(golf_checkpoints, clip):
+    detector = load_detector(golf_checkpoints["ce"])
+    bigger = np.repeat(np.repeat(clip.frames, 3, axis=1), 2, axis=2)  # 96 x 64
+    assert detector.probabilities(bigger).shape == (8, len(clip.frames))
+    one = detector.detect(clip.frames[:1], fps=10)  # fewer frames than events: all on frame 0
+    assert one.frames.tolist() == [0] * 8 and one.times.tolist() == [0.0] * 8
+
+
+def test_detect_file_reads_frame_folders(golf_checkpoints, clip, tmp_path):
+    detector = load_detector(golf_checkpoints["softloc"])
+    folder = _write_frames(tmp_path / "swing", clip.frames)
+    in_memory = detector.detect(clip.frames)
+    found = detector.detect_file(folder)
+    np.testing.assert_array_equal(found.frames, in_memory.frames)
+    np.testing.assert_array_equal(found.scores, in_memory.scores)
+    assert found.fps is None and np.isnan(found.times).all()
+    timed = detector.detect_file(folder, fps=25)
+    np.testing.assert_allclose(timed.times, timed.frames / 25)
+    table = tmp_path / "events.csv"
+    found.to_csv(table)
+    rows = list(csv.DictReader(table.open()))
+    assert [r["event"] for r in rows] == list(GOLF_EVENTS)
+    assert [int(r["frame"]) for r in rows] == found.frames.tolist()
+    assert all(r["time"] == "" for r in rows)
+
+
+def _write_mp4(path, frames, fps):
+    cv2 = pytest.importorskip("cv2")
+    height, width = frames.shape[1:3]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def test_detect_file_reads_videos(golf_checkpoints, clip, tmp_path):
+    """mp4v is lossy: the plumbing is checked (8 events in order, frames in the clip, times =
+    frame / the file's rate), not equality with the clean frames."""
+    detector = load_detector(golf_checkpoints["ce"])
+    video = _write_mp4(tmp_path / "swing.mp4", clip.frames, 30.0)
+    found = detector.detect_file(video)
+    assert found.class_names == GOLF_EVENTS and found.fps == 30.0
+    assert found.frames.min() >= 0 and found.frames.max() < len(clip.frames)
+    np.testing.assert_allclose(found.times, found.frames / 30.0)
+    assert ((found.scores > 0) & (found.scores <= 1)).all()
+    slow = detector.detect_file(video, fps=120)  # overrides the file's rate
+    np.testing.assert_array_equal(slow.frames, found.frames)
+    np.testing.assert_allclose(slow.times, found.frames / 120)
+
+
+@pytest.mark.parametrize("frames, error, message", [
+    (np.zeros((4, 32, 32), dtype=np.uint8), ValueError, r"\(T, H, W, 3\), got shape"),
+    (np.zeros((4, 32, 32, 4), dtype=np.uint8), ValueError, "got 4 channels"),
+    (np.zeros(16000, dtype=np.float32), ValueError, "takes RGB video frames"),
+    (np.zeros((4, 32, 32, 3), dtype=np.float32), TypeError, "uint8"),
+    (np.zeros((0, 32, 32, 3), dtype=np.uint8), ValueError, "at least 1 frame"),
+    ([[0, 0, 0]], TypeError, "numpy array or torch.Tensor"),
+])
+def test_bad_frames_are_refused(golf_checkpoints, frames, error, message):
+    with pytest.raises(error, match=message):
+        load_detector(golf_checkpoints["ce"]).detect(frames)
+
+
+def test_bad_fps_and_files_are_refused(golf_checkpoints, clip, tmp_path):
+    detector = load_detector(golf_checkpoints["ce"])
+    for fps, error in [(0, ValueError), (float("nan"), ValueError), ("25", TypeError)]:
+        with pytest.raises(error, match="fps"):
+            detector.detect(clip.frames, fps=fps)
+    with pytest.raises(ValueError, match="fps"):
+        detector.detect_file(tmp_path / "missing.mp4", fps=-1)  # before reading
+    with pytest.raises(FileNotFoundError):
+        detector.detect_file(tmp_path / "missing.mp4")
+    wav = tmp_path / "a.wav"
+    write_wav(wav, np.zeros(800, dtype=np.float32), 8000)
+    with pytest.raises(ValueError, match="a WAV file; a 'golf' detector takes video"):
+        detector.detect_file(wav)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no frames.*takes a video file or a folder"):
+        detector.detect_file(tmp_path / "empty")
+
+
+def test_audio_and_video_detectors_refuse_each_others_input(golf_checkpoints, checkpoint,
+                                                            clip, tmp_path):
+    with pytest.raises(ValueError, match="'golf' detector takes video frames, not audio"):
+        detect_events(golf_checkpoints["ce"], np.ones(16000, dtype=np.float32), 16000)
+    with pytest.raises(ValueError, match="a 'golf' detector, not a 'drums' one"):
+        load_detector(golf_checkpoints["ce"], experiment="drums")
+    audio = load_detector(checkpoint)
+    folder = _write_frames(tmp_path / "swing", clip.frames[:3])
+    with pytest.raises(ValueError, match="a folder; a 'drums' detector takes WAV audio"):
+        audio.detect_file(folder)
+    with pytest.raises(ValueError, match=r"\(n,\) or \(channels, n\)"):
+        audio.detect(clip.frames, 16000)
+
+
+def test_damaged_video_checkpoints_are_refused(golf_checkpoints, tmp_path):
+    payload = torch.load(golf_checkpoints["softloc"], weights_only=True)
+    for change in [{"decoder": {"rule": "peaks", "head": "sigmoid"}},
+                   {"decoder": {"rule": "argmax", "head": "softmax"}},  # 8 logits, not 9
+                   {"input": {"kind": "video", "image_size": [2, 2]}},
+                   {"input": {"kind": "video"}},
+                   {"class_names": list(GOLF_EVENTS[:7])},
+                   {"model": {**payload["model"], "type": "ConvRecurrentDetector"}},
+                   {"model": {**payload["model"], "config": {
+                       **payload["model"]["config"], "hidden": 9}}}]:
+        broken = tmp_path / "broken.pt"
+        torch.save({**payload, **change}, broken)
+        with pytest.raises(ValueError, match="damaged detector checkpoint"):
+            load_detector(broken)
+    torch.save({**payload, "experiment": "drums"}, tmp_path / "broken.pt")
+    with pytest.raises(ValueError, match="'drums' detector with 'video' input"):
+        load_detector(tmp_path / "broken.pt")
+
+
+def test_save_detector_refuses_mismatched_models(golf_models, tmp_path):
+    with pytest.raises(TypeError, match="ConvRecurrentDetector"):
+        save_detector(tmp_path / "m.pt", golf_models["ce"], experiment="drums")
+    with pytest.raises(TypeError, match="TrainedGolfModel"):
+        save_detector(tmp_path / "m.pt", object(), experiment="golf")
+    with pytest.raises(ValueError, match="experiment must be one of"):
+        save_detector(tmp_path / "m.pt", golf_models["ce"], experiment="tennis")
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.fixture
+def tiny_golf_training(monkeypatch):
+    monkeypatch.setitem(EXPERIMENTS, "golf",
+                        dataclasses.replace(EXPERIMENTS["golf"], quick_config=GOLF))
+
+
+def test_train_golf_then_detect_from_the_command_line(tmp_path, capsys, tiny_golf_training,
+                                                      clip):
+    model = tmp_path / "golf.pt"
+    assert main(["train", "golf", "--quick", "--loss", "ce", "--noise", "1", "--fold", "1",
+                 "--save", str(model), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "golf: loss ce, noise 1 frames, 3 steps, fold 1 held out" in out
+    assert "held-out PCE" in out and f"wrote {model}" in out
+    assert not model.with_name("golf.pt.train-state").exists()
+    detector = load_detector(model)
+    assert detector.training["loss"] == "ce" and detector.training["fold"] == 1
+    folder = _write_frames(tmp_path / "swing", clip.frames)
+    inputs = [folder]
+    if importlib.util.find_spec("cv2") is not None:
+        inputs.append(_write_mp4(tmp_path / "swing.mp4", clip.frames, 30.0))
+    table = tmp_path / "events.csv"
+    assert main(["detect", str(model), *map(str, inputs), "--out", str(table)]) == 0
+    out = capsys.readouterr().out
+    assert f"{folder}: 8 events (no frame rate: times left empty; give --fps)" in out
+    rows = list(csv.DictReader(table.open()))
+    assert list(rows[0]) == ["file", "event", "frame", "time", "score"]
+    assert len(rows) == 8 * len(inputs)
+    for i, path in enumerate(inputs):
+        block = rows[8 * i:8 * (i + 1)]
+        assert [r["file"] for r in block] == [str(path)] * 8
+        assert [r["event"] for r in block] == list(GOLF_EVENTS)
+    expected = detector.detect(clip.frames).frames.tolist()
+    assert [int(r["frame"]) for r in rows[:8]] == expected and rows[0]["time"] == ""
+    if len(inputs) == 2:
+        assert [float(r["time"]) for r in rows[8:]] == pytest.approx(
+            [int(r["frame"]) / 30.0 for r in rows[8:]], abs=1e-6)
+    assert main(["detect", str(model), str(folder), "--fps", "50", "--out", str(table)]) == 0
+    rows = list(csv.DictReader(table.open()))
+    assert [float(r["time"]) for r in rows] == pytest.approx([f / 50 for f in expected])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "golf", "--loss", "extended"],
+     "the golf experiment's losses are ce, ls-ce, ls-se, softloc, got 'extended'"),
+    (["train", "piano", "--loss", "ls-ce"], "the piano experiment's losses are ce, extended"),
+    (["train", "drums", "--fold", "1"], "--fold applies to golf only"),
+    (["train", "golf", "--fold", "4"], "--fold must be a fold in 0..3"),
+    (["detect", "MODEL", "in", "--fps", "0"], "--fps"),
+])
+def test_train_and_detect_options_are_checked(tmp_path, capsys, argv, message):
+    argv = [str(tmp_path / "model.pt") if a == "MODEL" else a for a in argv]
+    extra = ["--out", str(tmp_path / "e.csv")] if argv[0] == "detect" else \
+        ["--save", str(tmp_path / "model.pt")]
+    with pytest.raises(SystemExit) as error:
+        main(argv + extra)
+    assert error.value.code == 2 and message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_detect_refuses_options_and_inputs_of_the_other_kind(tmp_path, capsys, golf_checkpoints,
+                                                             checkpoint):
+    wav = tmp_path / "a.wav"
+    write_wav(wav, np.ones(8000, dtype=np.float32), 8000)
+    out = str(tmp_path / "e.csv")
+    for argv, message in [
+            ([str(golf_checkpoints["ce"]), str(wav), "--threshold", "0.5"],
+             "--threshold applies to piano and drums detectors"),
+            ([str(checkpoint), str(wav), "--fps", "30"], "--fps applies to golf (video)"),
+            ([str(golf_checkpoints["ce"]), str(wav)], "a 'golf' detector takes video"),
+            ([str(checkpoint), str(tmp_path)], "a 'drums' detector takes WAV audio")]:
+        with pytest.raises(SystemExit) as error:
+            main(["detect", *argv, "--out", out])
+        assert error.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "e.csv").exists()

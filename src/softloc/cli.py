@@ -21,11 +21,13 @@ partial sweep. Exit status: 0 on success, 1 when a run fails (finished runs stay
 bad options or a results folder that cannot be used as asked, 130 when interrupted.
 
 ``softloc train EXPERIMENT --save model.pt`` trains one model of a music experiment (``piano``,
-``drums``) on its rendered data with a chosen loss and label noise, picks its threshold on the
-clean validation works and writes a self-describing detector checkpoint
-(:mod:`softloc.detector`); ``softloc detect model.pt AUDIO.wav ... --out events.csv`` applies it
-to WAV files of any sample rate, mono or stereo, one row per event (file, time in seconds,
-class, score). Exit status 0, 2 for bad options or unusable input.
+``drums``; its threshold picked on the clean validation works) or of the golf experiment (its
+held-out fold scored) on the rendered data with a chosen loss and label noise and writes a
+self-describing detector checkpoint (:mod:`softloc.detector`). ``softloc detect model.pt
+INPUT ... --out events.csv`` applies it: a music detector to WAV files of any sample rate, mono
+or stereo, one row per event (file, time in seconds, class, score); a golf detector to video
+files or folders of frames, 8 rows per input (file, event, frame, time in seconds, score).
+Exit status 0, 2 for bad options or unusable input.
 """
 
 from __future__ import annotations
@@ -570,22 +572,32 @@ def _theory(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0 if result.passed else 1
 
 
-TRAIN_EXPERIMENTS = ("piano", "drums")
+TRAIN_EXPERIMENTS = ("piano", "drums", "golf")
+#: The experiments whose ``softloc train`` holds out a fold (``--fold``).
+FOLD_EXPERIMENTS = ("golf",)
+
+
+def _train_losses(name: str) -> tuple[str, ...]:
+    """The losses ``softloc train NAME`` accepts: those of the experiment's sweep."""
+    experiment = EXPERIMENTS[name]
+    return tuple(experiment.axes[experiment.loss_axis])
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
-    from .experiments.music import PIANO_LOSSES
-
     train = commands.add_parser(
         "train",
-        help="train one detector of a music experiment and save it for 'softloc detect'",
+        help="train one detector (piano, drums or golf) and save it for 'softloc detect'",
         description=(
-            "Train one model of a music experiment (piano: 88 keys; drums: HH, KD, SD) on its "
-            "rendered data (cached under ~/.cache/softloc/music) with LOSS on onsets misaligned "
-            "by a normal of NOISE seconds, choose the decoding threshold on the clean "
-            "validation works, print the test scores and save a self-describing checkpoint "
-            "(architecture, features, frame rate, class names, decoder). Training resumes from "
-            "SAVE.train-state if interrupted. Exit status: 0 done, 2 bad options."
+            "Train one model of an experiment on its rendered data with LOSS on event labels "
+            "misaligned by a normal of standard deviation NOISE, and save a self-describing "
+            "checkpoint (architecture, input settings, class names, decoder).\n"
+            "piano (88 keys) and drums (HH, KD, SD): audio (cached under "
+            "~/.cache/softloc/music), NOISE in seconds; the decoding threshold is chosen on "
+            "the clean validation works and the test scores are printed.\n"
+            "golf (the 8 swing events): rendered swing videos, NOISE in frames; the clips of "
+            "fold K are held out and its PCE (GolfDB's tolerance) is printed.\n"
+            "Training resumes from SAVE.train-state if interrupted. Exit status: 0 done, 2 bad "
+            "options."
         ),
         formatter_class=_HelpFormatter,
     )
@@ -593,13 +605,19 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
                        help=f"one of {', '.join(TRAIN_EXPERIMENTS)}")
     train.add_argument("--save", type=Path, required=True, metavar="FILE",
                        help="checkpoint to write (e.g. model.pt)")
-    train.add_argument("--loss", choices=PIANO_LOSSES, default="softloc",
-                       help="training loss")
+    train.add_argument("--loss", default="softloc",
+                       help="training loss, one of the experiment's: " + "; ".join(
+                           f"{name}: {', '.join(_train_losses(name))}"
+                           for name in TRAIN_EXPERIMENTS))
     train.add_argument("--noise", type=_finite_float(0.0, strict=False), default=0.0,
-                       metavar="SECONDS",
-                       help="standard deviation of the training-label misalignment")
+                       metavar="SIGMA",
+                       help="standard deviation of the training-label misalignment: seconds "
+                       "for piano and drums, frames for golf")
     train.add_argument("--seed", type=_whole_number(0), default=0, metavar="N",
                        help="seed of the noise, initialisation and batches")
+    train.add_argument("--fold", type=_whole_number(0), default=None, metavar="K",
+                       help="golf only: the fold (0-3) held out of training and scored "
+                       "(default 0)")
     train.add_argument("--quick", action="store_true",
                        help="the experiment's --quick configuration (fewer steps)")
     train.add_argument("--iterations", type=_whole_number(1), default=None, metavar="N",
@@ -612,49 +630,95 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from dataclasses import replace
 
     from .detector import save_detector
-    from .experiments.music import evaluate_music_model, split_pieces, train_music_model
 
-    experiment = EXPERIMENTS[args.experiment]
-    config = experiment.config(quick=args.quick)
+    losses = _train_losses(args.experiment)
+    if args.loss not in losses:
+        parser.error(f"--loss: the {args.experiment} experiment's losses are "
+                     f"{', '.join(losses)}, got {args.loss!r}")
+    if args.fold is not None and args.experiment not in FOLD_EXPERIMENTS:
+        parser.error(f"--fold applies to {', '.join(FOLD_EXPERIMENTS)} only; {args.experiment} "
+                     f"has fixed test works")
+    if args.fold is not None and args.fold > 3:
+        parser.error(f"--fold must be a fold in 0..3, got {args.fold}")
+    config = EXPERIMENTS[args.experiment].config(quick=args.quick)
     if args.iterations is not None:
         config = replace(config, iterations=args.iterations)
     state = args.save.with_name(args.save.name + ".train-state")
+    run = _train_golf if args.experiment in FOLD_EXPERIMENTS else _train_music
+    trained, report = run(args, config, state)
+    save_detector(args.save, trained, experiment=args.experiment)
+    state.unlink(missing_ok=True)
+    print(report)
+    print(f"wrote {args.save}")
+    return 0
+
+
+def _train_music(args: argparse.Namespace, config, state: Path) -> tuple[object, str]:
+    """Train and score a music model; returns it and the lines to print."""
+    from .experiments.music import evaluate_music_model, split_pieces, train_music_model
+
     trained = train_music_model(config, loss=args.loss, noise_level=args.noise, seed=args.seed,
                                 progress=not args.quiet, checkpoint_path=state)
     row = evaluate_music_model(trained, split_pieces(config).test, config)
-    save_detector(args.save, trained, experiment=args.experiment)
-    state.unlink(missing_ok=True)
-    print(f"{args.experiment}: loss {args.loss}, noise {args.noise:g} s, "
-          f"{config.iterations} steps; threshold {trained.decoder.threshold:g} "
-          f"(validation F1 {trained.info['validation_f1']:.3f})")
-    print(f"test F1 {row['f1']:.3f} (precision {row['precision']:.3f}, recall "
-          f"{row['recall']:.3f}) on {row['test_pieces']} pieces; decoding: {row['decode_rule']}")
-    print(f"wrote {args.save}")
-    return 0
+    return trained, (
+        f"{args.experiment}: loss {args.loss}, noise {args.noise:g} s, "
+        f"{config.iterations} steps; threshold {trained.decoder.threshold:g} "
+        f"(validation F1 {trained.info['validation_f1']:.3f})\n"
+        f"test F1 {row['f1']:.3f} (precision {row['precision']:.3f}, recall "
+        f"{row['recall']:.3f}) on {row['test_pieces']} pieces; decoding: {row['decode_rule']}")
+
+
+def _train_golf(args: argparse.Namespace, config, state: Path) -> tuple[object, str]:
+    """Train a golf model and score its held-out fold; returns it and the lines to print."""
+    from .experiments.golf import evaluate_golf_model, held_out_clips, train_golf_model
+
+    fold = 0 if args.fold is None else args.fold
+    trained = train_golf_model(config, loss=args.loss, noise_level=args.noise, seed=args.seed,
+                               fold=fold, progress=not args.quiet, checkpoint_path=state)
+    row = evaluate_golf_model(trained, held_out_clips(config, fold))
+    return trained, (
+        f"golf: loss {args.loss}, noise {args.noise:g} frames, {config.iterations} steps, "
+        f"fold {fold} held out\n"
+        f"held-out PCE {row['pce']:.3f} (exact frame {row['pce_exact']:.3f}, median error "
+        f"{row['median_abs_error']:g} frames) on {row['test_clips']} clips; decoding: per "
+        f"event, the most probable frame")
 
 
 def _add_detect(commands: argparse._SubParsersAction) -> None:
     detect = commands.add_parser(
         "detect",
-        help="detect events in audio files with a checkpoint from 'softloc train'",
+        help="detect events in audio or video files with a checkpoint from 'softloc train'",
         description=(
-            "Apply a detector checkpoint to WAV files (any sample rate, mono or multichannel: "
-            "mixed down and resampled to the model's rate) and write one CSV row per detected "
-            "event: file, time (seconds from the start of the file), class, score (the "
-            "model's probability at the event). Exit status: 0 done, 2 bad options, an "
-            "unreadable or silent file or an unusable checkpoint."
+            "Apply a detector checkpoint and write a CSV table.\n"
+            "piano and drums detectors take WAV files (any sample rate, mono or multichannel: "
+            "mixed down and resampled to the model's rate); one row per detected event: file, "
+            "time (seconds from the start of the file), class, score (the model's probability "
+            "at the event).\n"
+            "golf detectors take video files (read with OpenCV: pip install "
+            "'softloc[video]') or folders of PNG / JPEG frames (in natural name order); frames "
+            "of any size are resized to the model's; 8 rows per input, in event order: file, "
+            "event, frame (0 = the first), time (frame / fps, seconds; empty when the frame "
+            "rate is unknown), score (the probability at that frame).\n"
+            "Exit status: 0 done, 2 bad options, an unreadable or silent file or an unusable "
+            "checkpoint."
         ),
         formatter_class=_HelpFormatter,
     )
     detect.add_argument("checkpoint", type=Path, metavar="MODEL",
                         help="detector checkpoint written by 'softloc train ... --save'")
-    detect.add_argument("audio", type=Path, nargs="+", metavar="AUDIO",
-                        help="WAV files")
+    detect.add_argument("inputs", type=Path, nargs="+", metavar="INPUT",
+                        help="WAV files (piano, drums), or video files or folders of frames "
+                        "(golf)")
     detect.add_argument("--out", type=Path, required=True, metavar="CSV",
-                        help="events table to write (columns file,time,class,score)")
+                        help="table to write: columns file,time,class,score (piano, drums) or "
+                        "file,event,frame,time,score (golf); times in seconds")
     detect.add_argument("--threshold", type=float, default=None, metavar="P",
-                        help="probability a peak must reach (default: the checkpoint's, chosen "
-                        "on validation works)")
+                        help="piano and drums: probability a peak must reach (default: the "
+                        "checkpoint's, chosen on validation works)")
+    detect.add_argument("--fps", type=_positive_float, default=None, metavar="FPS",
+                        help="golf: frames per second of the inputs, for times in seconds; "
+                        "needed by folders of frames (else their times are left empty); "
+                        "overrides a video file's own rate (default: the file's)")
     detect.set_defaults(handler=lambda args: _detect(args, detect))
 
 
@@ -662,27 +726,41 @@ def _detect(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import csv
 
     from ._io import write_atomic
-    from .detector import load_detector
+    from .detector import DetectedEvents, DetectedVideoEvents, VideoDetector, load_detector
 
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         parser.error(f"--threshold must lie in [0, 1], got {args.threshold}")
     try:
         detector = load_detector(args.checkpoint)
-        results = [(path, detector.detect_file(path, threshold=args.threshold))
-                   for path in args.audio]
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
+    video = isinstance(detector, VideoDetector)
+    if video and args.threshold is not None:
+        parser.error(f"--threshold applies to piano and drums detectors; a "
+                     f"{detector.experiment!r} detector puts each event at its most probable "
+                     f"frame")
+    if not video and args.fps is not None:
+        parser.error(f"--fps applies to golf (video) detectors; a {detector.experiment!r} "
+                     f"detector's times come from the audio's sample rate")
+    options = {"fps": args.fps} if video else {"threshold": args.threshold}
+    try:
+        results = [(path, detector.detect_file(path, **options)) for path in args.inputs]
+    except (FileNotFoundError, ValueError, ImportError) as error:
+        parser.error(str(error))
+    columns = (DetectedVideoEvents if video else DetectedEvents).COLUMNS
 
     def write(f) -> None:
         writer = csv.writer(f)
-        writer.writerow(["file", "time", "class", "score"])
+        writer.writerow(["file", *columns])
         for path, events in results:
             for row in events.rows():
                 writer.writerow([str(path), *row])
 
     write_atomic(args.out, write)
     for path, events in results:
-        print(f"{path}: {len(events)} events")
+        unknown = video and events.fps is None
+        print(f"{path}: {len(events)} events"
+              + (" (no frame rate: times left empty; give --fps)" if unknown else ""))
     print(f"wrote {args.out}")
     return 0
 

@@ -1,7 +1,7 @@
 """Trained detectors on disk, and applying them to recordings (``softloc train`` / ``detect``).
 
 A **detector checkpoint** is one self-describing file (``torch.save`` of plain data, read back
-with ``weights_only=True``, written atomically)::
+with ``weights_only=True``, written atomically). An audio detector (music experiments)::
 
     {"format": "softloc-detector", "version": 1,
      "experiment": "piano" | "drums",          # what it was trained for
@@ -12,12 +12,23 @@ with ``weights_only=True``, written atomically)::
      "decoder": {"threshold": ..., "peak_window": ..., "combine": ...},   # seconds
      "training": {...}}                         # loss, noise, iterations, validation F1, ...
 
+A video detector (the golf experiment) has ``"experiment": "golf"``, ``"input": {"kind":
+"video", "image_size": [H, W]}`` (pixels of its training frames), no ``"fps"`` (its outputs
+follow the video's frames), the 8 :data:`~softloc.data.golf.GOLF_EVENTS` as ``class_names``, a
+``"FrameRecurrentDetector"`` model and ``"decoder": {"rule": "argmax", "head": "softmax" |
+"sigmoid"}`` (``softmax``: the 9-logit head of the ``ce`` loss; ``sigmoid``: 8 channels).
+
 :func:`load_detector` checks all of it and names what is wrong (not a checkpoint, another
-format version, another kind of input, weights that do not fit the architecture).
+format version, another kind of input, weights that do not fit the architecture); it returns
+a :class:`Detector` for audio and a :class:`VideoDetector` for video.
 :meth:`Detector.detect` takes audio of any sample rate, mono ``(n,)`` or multichannel
 ``(channels, n)``; it is mixed down, resampled to the model's rate, turned into the same
 log-mel features as in training, and decoded with the stored rule into
 :class:`DetectedEvents` (time in seconds, class, score).
+:meth:`VideoDetector.detect` takes ``(T, H, W, 3)`` uint8 RGB frames of any size; they are
+resized to the model's ``image_size``, the whole clip goes through the (causal) model at once,
+and each event is put at its most probable frame (:class:`DetectedVideoEvents`: frame, time in
+seconds when the frame rate is known, score).
 """
 
 from __future__ import annotations
@@ -27,23 +38,29 @@ import io
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from ._io import write_atomic
 from .data.audio import MelConfig, log_mel_spectrogram, read_wav, resample, to_mono
-from .decode import peak_picking
+from .data.golf import GOLF_EVENTS, _check_image_size, _resize, read_video_frames
+from .decode import argmax_events, peak_picking
+from .events import TimeBase
+from .experiments.golf import TrainedGolfModel, event_probabilities
 from .experiments.music import DecoderSettings
-from .models import ConvRecurrentDetector
+from .models import ConvRecurrentDetector, FrameRecurrentDetector
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_VERSION",
     "AUDIO_EXPERIMENTS",
+    "VIDEO_EXPERIMENTS",
     "DetectedEvents",
+    "DetectedVideoEvents",
     "Detector",
+    "VideoDetector",
     "detect_events",
     "load_detector",
     "save_detector",
@@ -53,6 +70,10 @@ CHECKPOINT_FORMAT = "softloc-detector"
 CHECKPOINT_VERSION = 1
 #: Experiments whose detectors take audio.
 AUDIO_EXPERIMENTS = ("piano", "drums")
+#: Experiments whose detectors take video frames.
+VIDEO_EXPERIMENTS = ("golf",)
+#: The heads of a video detector's decoder: softmax over the events and "no event", or sigmoid.
+_VIDEO_HEADS = ("softmax", "sigmoid")
 #: Audio whose peak magnitude is below this is refused as silent.
 SILENCE = 1e-6
 
@@ -66,6 +87,9 @@ class DetectedEvents:
     classes: np.ndarray
     scores: np.ndarray
     class_names: tuple[str, ...]
+
+    #: The CSV columns of :meth:`rows`.
+    COLUMNS: ClassVar[tuple[str, ...]] = ("time", "class", "score")
 
     def __len__(self) -> int:
         return int(self.times.size)
@@ -82,11 +106,58 @@ class DetectedEvents:
 
     def to_csv(self, path) -> None:
         """Write a ``time,class,score`` table (:meth:`rows`) atomically."""
-        def write(f) -> None:
-            writer = csv.writer(f)
-            writer.writerow(["time", "class", "score"])
-            writer.writerows(self.rows())
-        write_atomic(path, write)
+        _write_table(path, self.COLUMNS, self.rows())
+
+
+@dataclass(frozen=True)
+class DetectedVideoEvents:
+    """One detection per event class of a video, in class order.
+
+    Attributes
+    ----------
+    frames:
+        ``(C,)`` int64 frame index of each event (0 = the first frame).
+    times:
+        ``(C,)`` float64 seconds from the first frame, ``frame / fps``; NaN when the frame rate
+        is unknown.
+    scores:
+        ``(C,)`` float64 probability of each event at its frame.
+    class_names:
+        The events in order.
+    fps:
+        Frames per second of the video, or ``None`` when unknown.
+    """
+
+    frames: np.ndarray
+    times: np.ndarray
+    scores: np.ndarray
+    class_names: tuple[str, ...]
+    fps: float | None
+
+    #: The CSV columns of :meth:`rows`.
+    COLUMNS: ClassVar[tuple[str, ...]] = ("event", "frame", "time", "score")
+
+    def __len__(self) -> int:
+        return int(self.frames.size)
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """``(event, frame, time, score)`` per event as written to CSV: the event name, the
+        frame index, seconds with 6 decimals (empty when the frame rate is unknown), the score
+        with 6 decimals."""
+        return [(name, str(int(f)), "" if np.isnan(t) else f"{t:.6f}", f"{s:.6f}")
+                for name, f, t, s in zip(self.class_names, self.frames, self.times, self.scores)]
+
+    def to_csv(self, path) -> None:
+        """Write an ``event,frame,time,score`` table (:meth:`rows`) atomically."""
+        _write_table(path, self.COLUMNS, self.rows())
+
+
+def _write_table(path, columns, rows) -> None:
+    def write(f) -> None:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    write_atomic(path, write)
 
 
 @dataclass
@@ -136,7 +207,14 @@ class Detector:
 
     def detect_file(self, path, *, threshold: float | None = None) -> DetectedEvents:
         """:meth:`detect` on a WAV file (any sample rate, mono or multichannel)."""
-        audio = read_wav(path, mono=True)
+        if Path(path).is_dir():
+            raise ValueError(f"{path}: a folder; a {self.experiment!r} detector takes WAV audio "
+                             f"files")
+        try:
+            audio = read_wav(path, mono=True)
+        except ValueError as error:
+            raise ValueError(f"{error}; a {self.experiment!r} detector takes WAV audio "
+                             f"files") from None
         try:
             return self.detect(audio.samples, audio.sample_rate, threshold=threshold)
         except ValueError as error:
@@ -157,25 +235,127 @@ def _check_audio(samples, sample_rate: int) -> np.ndarray:
     return mono
 
 
+@dataclass
+class VideoDetector:
+    """A trained video event detector: golf swings (see the module docstring).
+
+    ``image_size``: ``(height, width)`` in pixels of the frames it was trained on; ``softmax``:
+    its decoder's head (``True``: 9-logit softmax of the ``ce`` loss; ``False``: sigmoid).
+    """
+
+    experiment: str
+    model: FrameRecurrentDetector
+    image_size: tuple[int, int]
+    class_names: tuple[str, ...]
+    softmax: bool
+    training: dict
+
+    def probabilities(self, frames) -> np.ndarray:
+        """``(C, T)`` float64 event probabilities of ``frames`` (:meth:`detect`), the whole clip
+        through the model at once (memory grows with its length)."""
+        frames = _resize(_check_frames(frames, self.experiment), self.image_size)
+        return event_probabilities(self.model, frames, softmax=self.softmax).numpy()
+
+    def detect(self, frames, fps: float | None = None) -> DetectedVideoEvents:
+        """Each event's most probable frame in a clip.
+
+        ``frames``: ``(T, H, W, 3)`` uint8 RGB (array or tensor, T >= 1, any H and W: resized
+        to :attr:`image_size`, bilinear with anti-aliasing). ``fps``: frames per second, for the
+        times (seconds); ``None`` leaves them NaN. Every event gets one frame, chosen on its own
+        (:func:`softloc.decode.argmax_events`): the frames need not follow the swing's order
+        and may coincide (a clip of fewer frames than events always shares some).
+        """
+        time_base = _time_base(fps)
+        found = argmax_events(self.probabilities(frames))
+        frames_found = np.array([int(f[0]) for f in found.frame_lists()[0]], dtype=np.int64)
+        times = np.full(frames_found.size, np.nan) if time_base is None else \
+            time_base.times_of(frames_found).astype(np.float64)
+        return DetectedVideoEvents(
+            frames=frames_found, times=times,
+            scores=np.array([float(s[0]) for s in found.scores[0]]),
+            class_names=self.class_names, fps=None if time_base is None else time_base.fps)
+
+    def detect_file(self, path, fps: float | None = None) -> DetectedVideoEvents:
+        """:meth:`detect` on a video file (read with OpenCV, else imageio) or a folder of PNG /
+        JPEG frames (in natural name order, :func:`~softloc.data.golf.read_video_frames`).
+
+        ``fps``: frames per second; default the video file's own rate. A folder of frames has
+        none: without ``fps`` its times are NaN (empty in CSV). A given ``fps`` overrides a
+        file's rate (e.g. slow motion).
+        """
+        path = Path(path)
+        if path.suffix.lower() == ".wav":
+            raise ValueError(f"{path}: a WAV file; a {self.experiment!r} detector takes video: a "
+                             f"video file or a folder of PNG / JPEG frames")
+        _time_base(fps)  # checked before the video is read
+        try:
+            frames, file_fps = read_video_frames(path, image_size=self.image_size)
+        except ValueError as error:
+            raise ValueError(f"{error} (a {self.experiment!r} detector takes a video file or a "
+                             f"folder of PNG / JPEG frames)") from None
+        return self.detect(frames, file_fps if fps is None else fps)
+
+
+def _time_base(fps) -> TimeBase | None:
+    """The time base of ``fps`` frames per second (checked), or ``None``."""
+    if isinstance(fps, (np.floating, np.integer)):
+        fps = float(fps)
+    return None if fps is None else TimeBase(fps)
+
+
+def _check_frames(frames, experiment: str) -> np.ndarray:
+    """``(T, H, W, 3)`` uint8 RGB frames as a contiguous array, or a clear error."""
+    if isinstance(frames, torch.Tensor):
+        frames = frames.detach().cpu().numpy()
+    if not isinstance(frames, np.ndarray):
+        raise TypeError(f"frames must be a numpy array or torch.Tensor, got "
+                        f"{type(frames).__name__}")
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        got = f"{frames.shape[-1]} channels" if frames.ndim == 4 else f"shape {frames.shape}"
+        raise ValueError(f"a {experiment!r} detector takes RGB video frames of shape (T, H, W, "
+                         f"3), got {got}")
+    if frames.dtype != np.uint8:
+        raise TypeError(f"frames must be uint8 (0-255), got {frames.dtype}; convert frames in "
+                        f"[0, 1] with (frames * 255).round().astype(np.uint8)")
+    if 0 in frames.shape:
+        raise ValueError(f"frames must hold at least 1 frame of at least 1 x 1 pixels, got "
+                         f"shape {frames.shape}")
+    return np.ascontiguousarray(frames)
+
+
 def save_detector(path, trained, *, experiment: str) -> Path:
-    """Write a :class:`~softloc.experiments.music.TrainedMusicModel` as a detector checkpoint
-    (atomically). Returns the path."""
-    if experiment not in AUDIO_EXPERIMENTS:
-        raise ValueError(f"experiment must be one of {AUDIO_EXPERIMENTS}, got {experiment!r}")
-    if not isinstance(trained.model, ConvRecurrentDetector):
-        raise TypeError(f"the model must be a ConvRecurrentDetector, got "
-                        f"{type(trained.model).__name__}")
+    """Write a trained model as a detector checkpoint (atomically). Returns the path.
+
+    ``trained``: a :class:`~softloc.experiments.music.TrainedMusicModel` for ``experiment``
+    ``'piano'`` or ``'drums'``, a :class:`~softloc.experiments.golf.TrainedGolfModel` for
+    ``'golf'``.
+    """
+    if experiment in AUDIO_EXPERIMENTS:
+        if not isinstance(trained.model, ConvRecurrentDetector):
+            raise TypeError(f"the model must be a ConvRecurrentDetector, got "
+                            f"{type(trained.model).__name__}")
+        specific = {"input": {"kind": "audio", "mel": trained.mel.to_dict()},
+                    "fps": trained.mel.fps, "class_names": list(trained.class_names),
+                    "decoder": trained.decoder.to_dict()}
+    elif experiment in VIDEO_EXPERIMENTS:
+        if not isinstance(trained, TrainedGolfModel):
+            raise TypeError(f"a {experiment!r} detector is saved from a TrainedGolfModel, got "
+                            f"{type(trained).__name__}")
+        specific = {"input": {"kind": "video", "image_size": list(trained.image_size)},
+                    "class_names": list(GOLF_EVENTS),
+                    "decoder": {"rule": "argmax",
+                                "head": "softmax" if trained.softmax else "sigmoid"}}
+    else:
+        raise ValueError(f"experiment must be one of {AUDIO_EXPERIMENTS + VIDEO_EXPERIMENTS}, "
+                         f"got {experiment!r}")
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
         "experiment": experiment,
-        "input": {"kind": "audio", "mel": trained.mel.to_dict()},
-        "fps": trained.mel.fps,
-        "class_names": list(trained.class_names),
-        "model": {"type": "ConvRecurrentDetector", "config": trained.model.config(),
+        **specific,
+        "model": {"type": type(trained.model).__name__, "config": trained.model.config(),
                   "state_dict": {k: v.detach().cpu().clone()
                                  for k, v in trained.model.state_dict().items()}},
-        "decoder": trained.decoder.to_dict(),
         "training": _plain(trained.info),
     }
     buffer = io.BytesIO()
@@ -199,12 +379,13 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
-def load_detector(path, *, experiment: str | None = None) -> Detector:
+def load_detector(path, *, experiment: str | None = None) -> Detector | VideoDetector:
     """Read a detector checkpoint written by :func:`save_detector` / ``softloc train --save``.
 
-    ``experiment``: refuse a checkpoint trained for another experiment. Raises
-    ``FileNotFoundError`` for a missing file and ``ValueError`` naming the problem for
-    anything that is not a usable audio detector checkpoint.
+    Returns a :class:`Detector` for an audio checkpoint (piano, drums) and a
+    :class:`VideoDetector` for a video one (golf). ``experiment``: refuse a checkpoint trained
+    for another experiment. Raises ``FileNotFoundError`` for a missing file and ``ValueError``
+    naming the problem for anything that is not a usable detector checkpoint.
     """
     path = Path(path)
     if not path.is_file():
@@ -224,27 +405,60 @@ def load_detector(path, *, experiment: str | None = None) -> Detector:
     kind = payload.get("experiment")
     if experiment is not None and kind != experiment:
         raise ValueError(f"{path}: a {kind!r} detector, not a {experiment!r} one")
-    if payload.get("input", {}).get("kind") != "audio" or kind not in AUDIO_EXPERIMENTS:
-        raise ValueError(f"{path}: a {kind!r} detector takes {payload.get('input', {}).get('kind')!r} "
-                         f"input, not audio")
+    source = payload["input"].get("kind") if isinstance(payload.get("input"), dict) else None
+    readers = {"audio": (AUDIO_EXPERIMENTS, _audio_detector),
+               "video": (VIDEO_EXPERIMENTS, _video_detector)}
+    if source not in readers or kind not in readers[source][0]:
+        raise ValueError(f"{path}: a {kind!r} detector with {source!r} input; this softloc reads "
+                         f"audio detectors of {', '.join(AUDIO_EXPERIMENTS)} and video detectors "
+                         f"of {', '.join(VIDEO_EXPERIMENTS)}")
     try:
-        mel = MelConfig(**payload["input"]["mel"])
-        spec = payload["model"]
-        if spec["type"] != "ConvRecurrentDetector":
-            raise ValueError(f"unknown model type {spec['type']!r}")
-        model = ConvRecurrentDetector(**spec["config"])
-        model.load_state_dict(spec["state_dict"])
-        class_names = tuple(payload["class_names"])
-        decoder = DecoderSettings(**payload["decoder"])
-        if len(class_names) != spec["config"]["num_classes"] or \
-                spec["config"]["in_features"] != mel.n_mels:
-            raise ValueError("classes or bands do not match the model")
+        detector = readers[source][1](payload)
     except (KeyError, TypeError, RuntimeError, ValueError) as error:
         raise ValueError(f"{path}: damaged detector checkpoint ({type(error).__name__}: "
                          f"{error})") from None
-    model.eval()
-    return Detector(experiment=kind, model=model, mel=mel, class_names=class_names,
-                    decoder=decoder, training=dict(payload.get("training", {})))
+    detector.model.eval()
+    return detector
+
+
+def _model(spec: dict, model_type: type):
+    if spec["type"] != model_type.__name__:
+        raise ValueError(f"model type {spec['type']!r}, expected {model_type.__name__!r}")
+    model = model_type(**spec["config"])
+    model.load_state_dict(spec["state_dict"])
+    return model
+
+
+def _audio_detector(payload: dict) -> Detector:
+    mel = MelConfig(**payload["input"]["mel"])
+    spec = payload["model"]
+    model = _model(spec, ConvRecurrentDetector)
+    class_names = tuple(payload["class_names"])
+    decoder = DecoderSettings(**payload["decoder"])
+    if len(class_names) != spec["config"]["num_classes"] or \
+            spec["config"]["in_features"] != mel.n_mels:
+        raise ValueError("classes or bands do not match the model")
+    return Detector(experiment=payload["experiment"], model=model, mel=mel,
+                    class_names=class_names, decoder=decoder,
+                    training=dict(payload.get("training", {})))
+
+
+def _video_detector(payload: dict) -> VideoDetector:
+    image_size = _check_image_size(payload["input"]["image_size"])
+    model = _model(payload["model"], FrameRecurrentDetector)
+    class_names = tuple(payload["class_names"])
+    decoder = payload["decoder"]
+    if decoder.get("rule") != "argmax" or decoder.get("head") not in _VIDEO_HEADS:
+        raise ValueError(f"decoder {decoder!r}, expected rule 'argmax' with a head in "
+                         f"{_VIDEO_HEADS}")
+    softmax = decoder["head"] == "softmax"
+    if class_names != GOLF_EVENTS or model.num_classes != len(class_names) + softmax:
+        raise ValueError("classes do not match the golf events and the model's head")
+    if min(image_size) < model.min_size:
+        raise ValueError(f"image_size {image_size} is below the model's {model.min_size} pixels")
+    return VideoDetector(experiment=payload["experiment"], model=model, image_size=image_size,
+                         class_names=class_names, softmax=softmax,
+                         training=dict(payload.get("training", {})))
 
 
 def detect_events(detector: Detector | str | os.PathLike, samples, sample_rate: int, *,
@@ -252,8 +466,12 @@ def detect_events(detector: Detector | str | os.PathLike, samples, sample_rate: 
     """Detect events in audio with a :class:`Detector` or the path of its checkpoint.
 
     ``samples``: ``(n,)`` or ``(channels, n)`` array or tensor; ``sample_rate`` in Hz (any; the
-    audio is resampled to the model's rate). Returns :class:`DetectedEvents`.
+    audio is resampled to the model's rate). Returns :class:`DetectedEvents`. A video detector
+    is refused (apply it with :meth:`VideoDetector.detect`).
     """
-    if not isinstance(detector, Detector):
+    if not isinstance(detector, (Detector, VideoDetector)):
         detector = load_detector(detector)
+    if not isinstance(detector, Detector):
+        raise ValueError(f"a {detector.experiment!r} detector takes video frames, not audio: "
+                         f"apply it with its detect(frames, fps) or detect_file(path)")
     return detector.detect(samples, sample_rate, threshold=threshold)
