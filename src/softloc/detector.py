@@ -45,7 +45,7 @@ import torch
 
 from ._io import write_atomic
 from .data.audio import MelConfig, log_mel_spectrogram, read_wav, resample, to_mono
-from .data.golf import GOLF_EVENTS, _check_image_size, _resize, read_video_frames
+from .data.golf import GOLF_EVENTS, read_video_frames, resize_frames
 from .decode import argmax_events, peak_picking
 from .events import TimeBase
 from .experiments.golf import TrainedGolfModel, event_probabilities
@@ -253,7 +253,7 @@ class VideoDetector:
     def probabilities(self, frames) -> np.ndarray:
         """``(C, T)`` float64 event probabilities of ``frames`` (:meth:`detect`), the whole clip
         through the model at once (memory grows with its length)."""
-        frames = _resize(_check_frames(frames, self.experiment), self.image_size)
+        frames = resize_frames(_check_frames(frames, self.experiment), self.image_size)
         return event_probabilities(self.model, frames, softmax=self.softmax).numpy()
 
     def detect(self, frames, fps: float | None = None) -> DetectedVideoEvents:
@@ -444,7 +444,11 @@ def _audio_detector(payload: dict) -> Detector:
 
 
 def _video_detector(payload: dict) -> VideoDetector:
-    image_size = _check_image_size(payload["input"]["image_size"])
+    size = payload["input"]["image_size"]
+    if not (isinstance(size, (list, tuple)) and len(size) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size)):
+        raise ValueError(f"image_size must be (height, width) ints >= 1, got {size!r}")
+    image_size = (size[0], size[1])
     model = _model(payload["model"], FrameRecurrentDetector)
     class_names = tuple(payload["class_names"])
     decoder = payload["decoder"]

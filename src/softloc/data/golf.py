@@ -111,6 +111,7 @@ __all__ = [
     "pce_tolerance",
     "read_golfdb_annotations",
     "read_video_frames",
+    "resize_frames",
     "render_clip",
     "sample_swing_params",
     "swing_angles",
@@ -1244,12 +1245,30 @@ def _check_image_size(image_size) -> tuple[int, int] | None:
     return (int(size[0]), int(size[1]))
 
 
-def _resize(frames: np.ndarray, size: tuple[int, int], chunk: int = 64) -> np.ndarray:
-    """Bilinear resize with anti-aliasing of ``(T, H, W, 3)`` uint8 frames."""
+def resize_frames(frames: np.ndarray, image_size) -> np.ndarray:
+    """Frames resized to ``image_size`` = ``(height, width)`` pixels (bilinear, anti-aliased).
+
+    ``frames``: ``(T, H, W, 3)`` uint8 RGB; returned as-is when already that size, else a new
+    ``(T, height, width, 3)`` uint8 array (computed 64 frames at a time to bound memory).
+
+    Examples
+    --------
+    >>> resize_frames(np.zeros((2, 64, 48, 3), dtype=np.uint8), (32, 24)).shape
+    (2, 32, 24, 3)
+    """
+    size = _check_image_size(image_size)
+    if size is None:
+        raise ValueError("image_size must be (height, width) ints >= 1, got None")
+    if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8 or frames.ndim != 4 \
+            or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be a (T, H, W, 3) uint8 array, got "
+                         f"{getattr(frames, 'shape', type(frames).__name__)} "
+                         f"{getattr(frames, 'dtype', '')}")
     if frames.shape[1:3] == size:
         return frames
     import torch
 
+    chunk = 64
     out = np.empty((frames.shape[0], *size, 3), dtype=np.uint8)
     for start in range(0, frames.shape[0], chunk):
         block = torch.from_numpy(np.ascontiguousarray(frames[start:start + chunk]))
@@ -1298,7 +1317,7 @@ def read_video_frames(path: Path | str, *, image_size=None) -> tuple[np.ndarray,
         raise ValueError(f"{path}: expected RGB frames (T, H, W, 3), got shape {frames.shape}")
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
     if size is not None:
-        frames = _resize(frames, size)
+        frames = resize_frames(frames, size)
     return frames, fps
 
 
