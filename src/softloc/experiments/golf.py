@@ -532,7 +532,7 @@ def train_golf_model(config: GolfExperimentConfig, *, loss: str, noise_level: fl
                    checkpoint_path=checkpoint_path,
                    checkpoint_every=None if checkpoint_path is None else max(
                        1, config.iterations // 10),
-                   resume=checkpoint_path is not None and Path(checkpoint_path).exists())
+                   resume=checkpoint_path is not None)  # afresh while no file
     model.eval()
     info = {"loss": loss, "noise_level": level, "seed": seed, "fold": fold,
             "train_clips": len(train_clips), **noise_info,

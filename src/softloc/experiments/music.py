@@ -597,7 +597,7 @@ def train_music_model(config: MusicExperimentConfig, *, loss: str, noise_level: 
                    checkpoint_path=checkpoint_path,
                    checkpoint_every=None if checkpoint_path is None else max(
                        1, config.iterations // 10),
-                   resume=checkpoint_path is not None and Path(checkpoint_path).exists())
+                   resume=checkpoint_path is not None)  # afresh while no file
     model.eval()
     threshold, validation_f1 = _best_threshold(_probabilities(model, parts.validation, config.mel),
                                                parts.validation, config)
