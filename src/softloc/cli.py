@@ -662,10 +662,12 @@ def _train_music(args: argparse.Namespace, config, state: Path) -> tuple[object,
     row = evaluate_music_model(trained, split_pieces(config).test, config)
     return trained, (
         f"{args.experiment}: loss {args.loss}, noise {args.noise:g} s, "
-        f"{config.iterations} steps; threshold {trained.decoder.threshold:g} "
-        f"(validation F1 {trained.info['validation_f1']:.3f})\n"
+        f"{config.iterations} steps; threshold {trained.decoder.threshold:g}, offset "
+        f"{trained.decoder.offset * 1e3:+g} ms (validation F1 "
+        f"{trained.info['validation_f1']:.3f})\n"
         f"test F1 {row['f1']:.3f} (precision {row['precision']:.3f}, recall "
-        f"{row['recall']:.3f}) on {row['test_pieces']} pieces; decoding: {row['decode_rule']}")
+        f"{row['recall']:.3f}; without the offset {row['f1_no_offset']:.3f}) on "
+        f"{row['test_pieces']} pieces; decoding: {row['decode_rule']}")
 
 
 def _train_golf(args: argparse.Namespace, config, state: Path) -> tuple[object, str]:

@@ -9,7 +9,7 @@ with ``weights_only=True``, written atomically). An audio detector (music experi
      "fps": 100.0,                              # frames per second of its outputs
      "class_names": [...],                      # output channels in order
      "model": {"type": "ConvRecurrentDetector", "config": {...}, "state_dict": {...}},
-     "decoder": {"threshold": ..., "peak_window": ..., "combine": ...},   # seconds
+     "decoder": {"threshold": ..., "peak_window": ..., "combine": ..., "offset": ...},  # s
      "training": {...}}                         # loss, noise, iterations, validation F1, ...
 
 A video detector (the golf experiment) has ``"experiment": "golf"``, ``"input": {"kind":
@@ -46,7 +46,7 @@ import torch
 from ._io import write_atomic
 from .data.audio import MelConfig, log_mel_spectrogram, read_wav, resample, to_mono
 from .data.golf import GOLF_EVENTS, read_video_frames, resize_frames
-from .decode import argmax_events, peak_picking
+from .decode import argmax_events
 from .events import TimeBase
 from .experiments.golf import TrainedGolfModel, event_probabilities
 from .experiments.music import DecoderSettings
@@ -195,9 +195,7 @@ class Detector:
         decoder = self.decoder if threshold is None else replace(self.decoder,
                                                                   threshold=threshold)
         probs, spec = self.probabilities(samples, sample_rate)
-        det = peak_picking(probs, decoder.threshold, **decoder.frames(self.fps))
-        times = det.times(spec.time_base)[0]
-        scores = det.scores[0]
+        times, scores = decoder.decode(probs, spec.time_base)
         classes = [np.full(t.size, c, dtype=np.int64) for c, t in enumerate(times)]
         all_times = np.concatenate(times) if times else np.zeros(0)
         order = np.lexsort((np.concatenate(classes), all_times))

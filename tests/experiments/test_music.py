@@ -1,5 +1,6 @@
 import dataclasses
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import torch
 from softloc.cli import main
 from softloc.data.music import DrumConfig, PianoConfig
 from softloc.experiments import EXPERIMENTS
+from softloc.events import TimeBase
 from softloc.experiments import music as exp
 from softloc.losses import AlphaSchedule
 from softloc.runner import read_results
@@ -21,7 +23,8 @@ TINY_PIANO = exp.PianoExperimentConfig(
                      soundfonts=("TimGM6mb",), max_duration=4.0, tail=0.3),
     train_instruments=None, test_instruments=None, iterations=8,
     model={"channels": [4, 8], "pools": [4, 4], "hidden": 8})
-ROW_KEYS = {"f1", "precision", "recall", "threshold", "decode_rule", "oracle_f1", "validation_f1",
+ROW_KEYS = {"f1", "precision", "recall", "threshold", "offset", "decode_rule", "oracle_f1",
+            "validation_f1", "f1_no_offset", "threshold_no_offset", "validation_f1_no_offset",
             "predicted_events", "true_events", "count_ratio", "mean_error",
             "labels_within_tolerance", "final_loss", "parameters", "test_pieces"}
 
@@ -73,6 +76,7 @@ def test_loss_specs_use_the_frame_rate():
     ({"iterations": 0}, "iterations"),
     ({"rate_range": (1.2, 0.9)}, "rate_range"),
     ({"softness_seconds": 0.0}, "softness_seconds"),
+    ({"max_offset": -0.01}, "max_offset"),
 ])
 def test_config_refuses_bad_values(changes, message):
     with pytest.raises((ValueError, TypeError), match=message):
@@ -82,6 +86,64 @@ def test_config_refuses_bad_values(changes, message):
 def test_config_round_trips_through_its_dict():
     for config in (exp.PianoExperimentConfig(), exp.DrumExperimentConfig()):
         assert type(config)(**config.to_dict()) == config
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def test_decoder_moves_times_by_its_offset_and_not_before_zero():
+    probs = np.zeros((2, 50))
+    probs[0, [1, 20]] = 0.9
+    probs[1, 40] = 0.5
+    base = TimeBase(fps=100.0)
+    times, scores = exp.DecoderSettings(0.4, offset=-0.03).decode(probs, base)
+    np.testing.assert_allclose(times[0], [0.0, 0.17])
+    np.testing.assert_allclose(times[1], [0.37])
+    np.testing.assert_allclose(scores[0], [0.9, 0.9])
+    plain, _ = exp.DecoderSettings(0.4).decode(probs, base)
+    np.testing.assert_allclose(plain[0], [0.01, 0.2])
+    assert "-30 ms" in exp.DecoderSettings(0.4, offset=-0.03).describe(100.0)
+    with pytest.raises(ValueError, match="offset"):
+        exp.DecoderSettings(0.4, offset=float("nan"))
+
+
+class _Piece:
+    def __init__(self, events):
+        self._events = events
+
+    def events(self):
+        return self._events
+
+
+def _late_model(pieces, lag_frames, num_frames=400):
+    """Probabilities that spike ``lag_frames`` after every onset of each piece."""
+    out = []
+    for piece in pieces:
+        probs = np.zeros((len(piece.events()), num_frames))
+        for c, times in enumerate(piece.events()):
+            probs[c, np.round(times * 100).astype(int) + lag_frames] = 0.8
+        out.append((probs, SimpleNamespace(time_base=TimeBase(fps=100.0))))
+    return out
+
+
+def test_validation_search_finds_a_constant_lag():
+    rng = np.random.default_rng(0)
+    pieces = [_Piece([np.sort(rng.choice(np.arange(10, 350, 20), 12, replace=False)) / 100
+                      for _ in range(3)]) for _ in range(4)]
+    config = exp.DrumExperimentConfig()
+    decoder, f1, plain, plain_f1 = exp._choose_decoders(_late_model(pieces, 7), pieces, config)
+    # 70 ms late: corrections of 2 to 5 frames all match every onset within 50 ms; the
+    # closest matches decide, and the largest correction tried (5 frames) is the closest
+    assert decoder.offset == pytest.approx(-0.05) and f1 == 1.0
+    assert plain_f1 == 0.0
+    decoder, f1, plain, plain_f1 = exp._choose_decoders(_late_model(pieces, 3), pieces, config)
+    assert decoder.offset == pytest.approx(-0.03) and f1 == 1.0
+    assert plain.offset == 0.0 and plain_f1 == 1.0  # 30 ms is within the tolerance
+    decoder, *_ = exp._choose_decoders(_late_model(pieces, 0), pieces, config)
+    assert decoder.offset == 0.0  # ties go to the smallest correction
+    none = dataclasses.replace(config, max_offset=0.0)
+    decoder, *_ = exp._choose_decoders(_late_model(pieces, 3), pieces, none)
+    assert decoder.offset == 0.0
 
 
 # --------------------------------------------------------------------------- one run
@@ -96,6 +158,9 @@ def test_run_one_returns_a_complete_drum_row(drum_row):
     assert set(drum_row) >= ROW_KEYS | {"f1_KD", "f1_SD", "f1_HH", "recall_HH"}
     assert 0.0 <= drum_row["f1"] <= drum_row["oracle_f1"] + 1e-12 <= 1.0 + 1e-12
     assert drum_row["threshold"] in exp.THRESHOLDS
+    assert abs(drum_row["offset"]) <= 0.05 + 1e-12
+    assert drum_row["threshold_no_offset"] in exp.THRESHOLDS
+    assert drum_row["validation_f1"] >= drum_row["validation_f1_no_offset"]
     assert "chosen on clean validation works" in drum_row["decode_rule"]
     assert drum_row["train_sequences"] == 2 * drum_row["train_pieces"]  # one augmented copy
     assert 0.0 < drum_row["labels_within_tolerance"] < 1.0  # 50 ms noise moves some out
