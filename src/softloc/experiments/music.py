@@ -33,14 +33,16 @@ One run (:func:`run_one`):
    constant offset (a latency correction); threshold (from :data:`THRESHOLDS`) and offset
    (whole frames within +-``max_offset``, 100 ms) are the pair of best mean per-piece F1 **on
    the validation pieces with clean labels** (:class:`DecoderSettings`). The offset corrects a
-   model that fires a constant time late, which SoftLoc's causal network does, more so the
-   noisier its labels (quick piano sweep: +24 ms at sigma = 0, about +37 ms at 100 ms and +48
-   ms at 200 ms; CE: 0 ms and +15 ms). Two causes: L_SLL barely penalises a shift that is small
-   against s_M (a spike d frames off costs ``1 - exp(-d^2 / (4 s^2))`` of its unit-spike
-   loss: 1 % for d = 2, s = 10 frames), so the spike goes where the evidence is strongest,
-   after the onset; and a causal network cannot fire before it hears an onset, so the labels
-   that noise moved early are learnt at the onset and those moved late after it: the learnt
-   position is late by a share of sigma. The row also has the score without the correction.
+   model that fires a constant time late, which the causal network does, the more so the
+   noisier its labels (offsets chosen on the quick piano sweep at sigma = 0 / 100 / 200 ms: CE
+   0 / -30 / -60 ms, LS|SE -20 / -40 / -60, SoftLoc -30 / -50 / -60). Two causes: a causal
+   network cannot fire before it hears an onset, so of the labels that noise moved, the early
+   ones are learnt at the onset and the late ones after it, and the learnt position is late by
+   a share of sigma (every loss); and L_SLL barely penalises a shift that is small against
+   s_M (a spike d frames off costs ``1 - exp(-d^2 / (4 s^2))`` of its unit-spike loss: 1 % for
+   d = 2, s = 10 frames), so the smoothed losses put their peak where the evidence is
+   strongest, after the onset, even without noise. The row also has the score without the
+   correction.
 6. **Score**: onset F1 with a ``tolerance`` of 50 ms per piece (classes matched separately: keys
    for the piano, as ``mir_eval.transcription`` with pitch; KD/SD/HH for the drums), the mean over
    test pieces (:func:`softloc.metrics.corpus_f_measure`, ``decimals=4`` as mir_eval's
