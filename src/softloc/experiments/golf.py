@@ -94,8 +94,10 @@ they differ from the sweep's one-thread runs by about the spread of a seed):
 L_SLL's gradient is the residual filtered by the kernel twice (a Gaussian of s_M sqrt(2) =
 7 frames), so it tells the network where an event is only to within a few frames; GolfDB's
 tolerance is one frame for normal-speed clips. CE's per-frame softmax is told the exact frame.
-Address is never found within tolerance by either loss: the takeaway starts from rest, so its
-first frames barely move at 32 x 32 pixels.
+Address is rarely found within tolerance (by neither loss on fold 0 here; 5 to 13 % for every
+loss over the sweep): the takeaway starts from rest, so its first frames barely move at 32 x 32
+pixels. The full sweep's table is in the README.
+
 The result row
 --------------
 ``pce`` (the score, a fraction), ``pce_<event>`` for each of the 8 events

@@ -597,7 +597,7 @@ def _choose_decoders(probabilities, pieces, config: MusicExperimentConfig):
         for offset in offsets:
             scores = _score(reference, [_shift_times(t, offset) for t in decoded], config)
             error = scores.pooled.median_absolute_error
-            key = (scores.file_mean.f1, -error if error == error else -math.inf)
+            key = (scores.file_mean.f1, -math.inf if math.isnan(error) else -error)
             if key > best[offset][0]:
                 best[offset] = (key, threshold)
     chosen = max(offsets, key=lambda offset: best[offset][0])
