@@ -105,6 +105,8 @@ def test_decoder_moves_times_by_its_offset_and_not_before_zero():
     assert "-30 ms" in exp.DecoderSettings(0.4, offset=-0.03).describe(100.0)
     with pytest.raises(ValueError, match="offset"):
         exp.DecoderSettings(0.4, offset=float("nan"))
+    with pytest.raises(ValueError, match="probabilities"):
+        exp.DecoderSettings(0.4).decode(np.full((2, 5), np.nan), base)
 
 
 class _Piece:

@@ -204,8 +204,7 @@ class DecoderSettings:
         """Per class, the sorted event times (seconds, ``offset`` applied) and their scores (the
         probability at each peak) of ``(C, T)`` ``probabilities`` on the frame grid
         ``time_base``."""
-        det = peak_picking(probabilities, self.threshold, **self.frames(time_base.fps),
-                           validate_args=False)
+        det = peak_picking(probabilities, self.threshold, **self.frames(time_base.fps))
         return _shift_times(det.times(time_base)[0], self.offset), det.scores[0]
 
     def describe(self, fps: float) -> str:
