@@ -353,14 +353,15 @@ def test_existing_results_are_refused_without_resume_or_force(tmp_path):
     assert (tmp_path / RESULTS_FILE).read_bytes() == before
 
 
-def test_resume_refuses_another_config_axes_or_version(tmp_path):
+def test_resume_refuses_another_config_dropped_values_axes_or_version(tmp_path):
     run_sweep(TOY, out_dir=tmp_path, quick=True, workers=1, progress=False)
     with pytest.raises(SweepError, match="changed fields: slope"):
         prepare_sweep(TOY, out_dir=tmp_path, quick=True, resume=True,
                       config=ToyConfig(slope=0.3, jitter=0.01))
-    with pytest.raises(SweepError, match=r"axis 'seed' = \[0, 1, 2\] instead of \[0, 1\]"):
+    with pytest.raises(SweepError, match=r"axis 'seed' = \[1, 2\] instead of \[0, 1\] "
+                                         r"\(without 0: a resumed sweep may add values"):
         prepare_sweep(TOY, out_dir=tmp_path, quick=True, resume=True,
-                      axes={**TOY.quick_axes, "seed": (0, 1, 2)})
+                      axes={**TOY.quick_axes, "seed": (1, 2)})
     with pytest.raises(SweepError, match="experiment version '2'"):
         prepare_sweep(replace(TOY, version="2"), out_dir=tmp_path, quick=True, resume=True)
     with pytest.raises(SweepError, match="experiment 'toy2'"):
@@ -370,6 +371,28 @@ def test_resume_refuses_another_config_axes_or_version(tmp_path):
     with pytest.raises(SweepError, match="is not part of this sweep"):
         prepare_sweep(TOY, out_dir=tmp_path, quick=True, resume=True,
                       config=ToyConfig(slope=0.3))
+
+
+def test_resume_grows_the_axes_and_tabulates_as_one_sweep(tmp_path, reference):
+    # Run softloc and then ce at two noise levels and seeds, then grow to the full axes: the
+    # rows, tables and files equal those of the uninterrupted full sweep.
+    first = {**TOY.axes, "loss": ("softloc",), "noise_level": (1.0, 0.0), "seed": (0,)}
+    run_sweep(TOY, out_dir=tmp_path, axes=first, workers=1, progress=False)
+    second = {**first, "loss": ("softloc", "ce"), "seed": (0, 1)}
+    grown = run_sweep(TOY, out_dir=tmp_path, axes=second, workers=1, resume=True, progress=False)
+    assert (grown.skipped_runs, grown.total_runs) == (8, 32)
+    manifest = json.loads((tmp_path / MANIFEST_FILE).read_text())
+    assert manifest["axes"]["loss"] == ["softloc", "ce"] and manifest["total_runs"] == 32
+    result = run_sweep(TOY, out_dir=tmp_path, workers=1, resume=True, progress=False)
+    assert (result.skipped_runs, result.completed_runs) == (32, FULL_RUNS - 32)
+    # The rows come in the full sweep's run order; a stored index is the row's position in the
+    # sweep that ran it.
+    def without_index(rows):
+        return [{key: value for key, value in row.items() if key != "index"} for row in rows]
+
+    assert without_index(stable_rows(tmp_path)) == without_index(stable_rows(reference))
+    assert [row["index"] for row in stable_rows(tmp_path)] != list(range(FULL_RUNS))
+    assert (tmp_path / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
 
 
 def test_force_starts_over(tmp_path):

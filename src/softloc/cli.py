@@ -306,7 +306,8 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     existing.add_argument(
         "--resume", action="store_true",
         help="continue the sweep in DIR: skip the runs already in results.jsonl (needs the "
-        "same experiment, configuration and axes)",
+        "same experiment and configuration; the axes may grow, e.g. more --losses or --seeds, "
+        "never lose a value)",
     )
     existing.add_argument(
         "--force", action="store_true",

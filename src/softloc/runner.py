@@ -41,8 +41,10 @@ A crash or ``SIGKILL`` can therefore leave at most a torn last line: bytes with 
 off (``os.truncate`` to the end of the last complete row) before appending, redoes that run and
 skips every ``run_id`` already present. A damaged line before the last one is an error, never
 skipped silently. Without ``resume`` an existing ``results.jsonl`` is refused (``force`` deletes
-it and starts over), and ``resume`` refuses a folder whose experiment, configuration hash or axes
-differ from the sweep's, so rows of two configurations are never mixed.
+it and starts over), and ``resume`` refuses a folder whose experiment or configuration hash
+differ from the sweep's, so rows of two configurations are never mixed. ``resume`` may grow the
+axes (add losses, noise levels or seeds; the manifest is rewritten with the larger axes), never
+drop a value: a run's identity does not depend on the other points of the sweep.
 """
 
 from __future__ import annotations
@@ -475,7 +477,13 @@ class SweepManifest:
         return cls(**{name: data[name] for name in names})
 
     def same_sweep(self, other: SweepManifest) -> list[str]:
-        """What differs between two sweeps (experiment, configuration, axes); empty if none."""
+        """What keeps ``other`` from continuing this folder's sweep; empty if nothing.
+
+        ``other`` may grow the axes (the same axes in the same order, each holding every value
+        it held here, in any order): the rows here are then points of ``other`` as well.
+        Another experiment or configuration, a value removed or an axis added, removed or
+        reordered are differences.
+        """
         differences = []
         if self.experiment != other.experiment:
             differences.append(f"experiment {other.experiment!r} instead of {self.experiment!r}")
@@ -491,15 +499,17 @@ class SweepManifest:
             differences.append(
                 f"config hash {other.config_hash} instead of {self.config_hash} ({detail})"
             )
-        if _canonical_json(list(self.axes.items())) != _canonical_json(list(other.axes.items())):
-            changed_axes = [
-                f"axis {axis!r} = {other.axes.get(axis)} instead of {self.axes.get(axis)}"
-                for axis in dict.fromkeys([*self.axes, *other.axes])
-                if _canonical_json(self.axes.get(axis)) != _canonical_json(other.axes.get(axis))
-            ]
-            differences += changed_axes or [
-                f"the axes in the order {list(other.axes)} instead of {list(self.axes)}"
-            ]
+        if list(self.axes) != list(other.axes):
+            differences.append(f"the axes {list(other.axes)} instead of {list(self.axes)}")
+            return differences
+        for axis, values in self.axes.items():
+            kept = {_canonical_json(value) for value in other.axes[axis]}
+            missing = [value for value in values if _canonical_json(value) not in kept]
+            if missing:
+                differences.append(
+                    f"axis {axis!r} = {other.axes[axis]} instead of {values} (without "
+                    f"{', '.join(map(str, missing))}: a resumed sweep may add values, not drop them)"
+                )
         return differences
 
 
@@ -697,7 +707,12 @@ def read_results(out_dir: Path | str) -> SweepResults:
                 f"{row['experiment']!r}, config {row['config_hash']}, not from the manifest's "
                 f"{manifest.experiment!r}, config {manifest.config_hash}"
             )
-    rows = tuple(sorted(scan.rows, key=lambda row: row["index"]))
+    # Run order of the manifest's axes: a row's stored index is its position in the sweep
+    # that ran it, which differs for the rows run before the sweep's axes grew.
+    order = {run.run_id: run.index
+             for run in build_runs(manifest.experiment, manifest.config_hash, manifest.axes)}
+    rows = tuple(sorted(scan.rows, key=lambda row: (order.get(row["run_id"], math.inf),
+                                                    row["index"])))
     return SweepResults(out_dir, manifest, rows, scan.torn)
 
 
@@ -1183,7 +1198,9 @@ class Sweep:
                         path.unlink()
             if scan.torn:
                 os.truncate(results_path, scan.valid_bytes)
-            if not (out_dir / MANIFEST_FILE).exists() or not self.resume:
+            manifest_path = out_dir / MANIFEST_FILE
+            if (not self.resume or not manifest_path.exists()
+                    or _read_manifest(manifest_path).axes != self.manifest.axes):
                 text = json.dumps(self.manifest.to_dict(), indent=2) + "\n"
                 write_atomic(out_dir / MANIFEST_FILE, lambda f: f.write(text))
             done = {row["run_id"] for row in scan.rows}
