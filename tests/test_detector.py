@@ -4,9 +4,12 @@ commands."""
 import csv
 import dataclasses
 import importlib.util
+import io
 
 import numpy as np
+import pretty_midi
 import pytest
+import soundfile
 import torch
 
 from softloc.cli import main
@@ -26,6 +29,7 @@ from softloc.experiments import EXPERIMENTS
 from softloc.experiments import golf
 from softloc.experiments import music as exp
 from softloc.metrics import multiclass_f_measure
+from softloc.models import ConvRecurrentDetector
 
 # Simple grooves (no ghost notes or fills), one kit: a tiny model learns them in 500 steps.
 EASY_DRUMS = exp.DrumExperimentConfig(
@@ -163,21 +167,131 @@ def test_train_then_detect_from_the_command_line(tmp_path, capsys, tiny_drum_tra
     assert all(r["file"] == str(wav) for r in rows)
 
 
-def test_detect_command_refuses_bad_input(tmp_path, capsys, checkpoint):
+def test_detect_command_skips_bad_inputs_and_keeps_the_others(tmp_path, capsys, checkpoint,
+                                                              config):
+    """A silent, a corrupt and a missing file among good ones: each is reported, the good
+    files' rows are written, the exit status is 1."""
+    piece = exp.split_pieces(config).train[0]
+    good = tmp_path / "good.flac"
+    soundfile.write(good, piece.audio, piece.sample_rate)
     silent = tmp_path / "silent.wav"
     write_wav(silent, np.zeros(8000, dtype=np.float32), 8000)
-    with pytest.raises(SystemExit) as error:
-        main(["detect", str(checkpoint), str(silent), "--out", str(tmp_path / "e.csv")])
-    assert error.value.code == 2 and "silent" in capsys.readouterr().err
     text = tmp_path / "notes.wav"
     text.write_text("hello")
-    with pytest.raises(SystemExit):
-        main(["detect", str(checkpoint), str(text), "--out", str(tmp_path / "e.csv")])
-    assert "not a readable WAV file" in capsys.readouterr().err
-    assert not (tmp_path / "e.csv").exists()
-    with pytest.raises(SystemExit):
-        main(["detect", str(silent), str(silent), "--out", str(tmp_path / "e.csv")])
+    table = tmp_path / "e.csv"
+    inputs = [silent, good, text, tmp_path / "missing.ogg", good]
+    assert main(["detect", str(checkpoint), *map(str, inputs), "--out", str(table)]) == 1
+    captured = capsys.readouterr()
+    assert f"skipped {silent}: {silent}: audio is silent" in captured.err
+    assert f"skipped {text}: {text}: not a readable audio file" in captured.err
+    assert "missing.ogg" in captured.err and "3 of 5 inputs skipped" in captured.err
+    rows = list(csv.DictReader(table.open()))
+    expected = load_detector(checkpoint).detect_file(good)
+    assert len(rows) == 2 * len(expected) > 0 and {r["file"] for r in rows} == {str(good)}
+    table.unlink()
+    assert main(["detect", str(checkpoint), str(silent), "--out", str(table)]) == 1
+    assert not table.exists()  # nothing to write
+    with pytest.raises(SystemExit) as error:
+        main(["detect", str(silent), str(silent), "--out", str(table)])
+    assert error.value.code == 2
     assert "not a softloc detector checkpoint" in capsys.readouterr().err
+
+
+def test_detect_prints_to_stdout_and_writes_midi(tmp_path, capsys, checkpoint, config):
+    piece = exp.split_pieces(config).train[0]
+    wav = tmp_path / "take.wav"
+    write_wav(wav, piece.audio, piece.sample_rate)
+    assert main(["detect", str(checkpoint), str(wav), "--midi", str(tmp_path / "midi")]) == 0
+    captured = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(captured.out)))
+    events = load_detector(checkpoint).detect_file(wav)
+    assert [(r["time"], r["class"], r["score"]) for r in rows] == events.rows()
+    assert f"{wav}: {len(events)} events" in captured.err  # the report stays off the table
+    midi = pretty_midi.PrettyMIDI(str(tmp_path / "midi" / "take.mid"))
+    (drums,) = midi.instruments
+    assert drums.is_drum and len(drums.notes) == len(events)
+    names = {"KD": 36, "SD": 38, "HH": 42}
+    found = sorted((n.pitch, n.start) for n in drums.notes)
+    expected = sorted((names[events.class_names[c]], t) for t, c in zip(events.times,
+                                                                         events.classes))
+    assert [p for p, _ in found] == [p for p, _ in expected]
+    np.testing.assert_allclose([t for _, t in found], [t for _, t in expected], atol=6e-4)
+
+
+def test_piano_events_to_midi(tmp_path):
+    from softloc.data.music import PIANO_CLASSES
+
+    events = DetectedEvents(times=np.array([0.5, 0.55, 1.0]), classes=np.array([39, 39, 0]),
+                            scores=np.array([0.9, 0.8, 0.7]), class_names=PIANO_CLASSES)
+    events.to_midi(tmp_path / "p.mid", duration=0.2)
+    (piano,) = pretty_midi.PrettyMIDI(str(tmp_path / "p.mid")).instruments
+    notes = sorted((round(n.start, 3), round(n.end, 3), n.pitch, n.velocity) for n in piano.notes)
+    # C4 (class 39, MIDI 60) twice: the first note ends at the second onset
+    assert not piano.is_drum and notes == [(0.5, 0.55, 60, 100), (0.55, 0.75, 60, 100),
+                                           (1.0, 1.2, 21, 100)]
+    with pytest.raises(ValueError, match="velocity"):
+        events.to_midi(tmp_path / "q.mid", velocity=0)
+    with pytest.raises(ValueError, match="duration"):
+        events.to_midi(tmp_path / "q.mid", duration=0)
+    other = dataclasses.replace(events, class_names=("a",) * 88)
+    with pytest.raises(ValueError, match="no MIDI notes"):
+        other.to_midi(tmp_path / "q.mid")
+
+
+@pytest.mark.parametrize("fmt, subtype, tolerance", [
+    ("WAV", "FLOAT", 2e-6), ("FLAC", "PCM_24", 1e-4), ("OGG", "VORBIS", None),
+    ("MP3", "MPEG_LAYER_III", None)])
+def test_detect_file_reads_the_usual_formats(tmp_path, checkpoint, config, fmt, subtype,
+                                             tolerance):
+    """44.1 kHz stereo in four containers: lossless ones give the probabilities of the samples
+    themselves; lossy ones still find the groove's hits."""
+    piece = exp.split_pieces(config).train[0]
+    stereo = resample(np.stack([piece.audio, 0.5 * piece.audio]), piece.sample_rate, 44100)
+    path = tmp_path / f"groove.{fmt.lower()}"
+    soundfile.write(path, stereo.T, 44100, format=fmt, subtype=subtype)
+    detector = load_detector(checkpoint)
+    if tolerance is not None:
+        ours, _ = detector.probabilities_file(path)
+        theirs, _ = detector.probabilities(stereo, 44100)
+        np.testing.assert_allclose(ours, theirs, atol=tolerance)
+    events = detector.detect_file(path)
+    scores = multiclass_f_measure(piece.events(), events.events(), tolerance=0.05)
+    assert scores.micro.f1 >= 0.8, scores.micro
+
+
+@pytest.mark.parametrize("chunk_seconds", [0.05, 0.37, 2.0])
+def test_chunked_processing_equals_the_whole(tmp_path, checkpoint, config, chunk_seconds):
+    """Pieces of any length give the whole recording's probabilities (and events), in
+    memory and from a file read block by block and resampled on the fly."""
+    piece = exp.split_pieces(config).train[0]
+    detector = load_detector(checkpoint)
+    spec = exp._features_cached(piece, config.mel, 1.0)
+    with torch.no_grad():
+        whole = torch.sigmoid(detector.model(torch.from_numpy(spec.features)[None])[0]).numpy()
+    ours, time_base = detector.probabilities(piece.audio, piece.sample_rate,
+                                             chunk_seconds=chunk_seconds)
+    assert time_base == spec.time_base
+    np.testing.assert_allclose(ours, whole, atol=2e-6)
+    path = tmp_path / "x.flac"
+    soundfile.write(path, resample(piece.audio, piece.sample_rate, 22050), 22050,
+                    subtype="PCM_24")
+    from_file, _ = detector.probabilities_file(path, chunk_seconds=chunk_seconds)
+    in_memory, _ = detector.probabilities(soundfile.read(path, dtype="float32")[0], 22050)
+    np.testing.assert_allclose(from_file, in_memory, atol=2e-6)
+    with pytest.raises(ValueError, match="chunk_seconds"):
+        detector.probabilities(piece.audio, piece.sample_rate, chunk_seconds=0)
+
+
+def test_bidirectional_models_run_in_pieces_too(checkpoint, config):
+    detector = load_detector(checkpoint)
+    net = ConvRecurrentDetector(**{**detector.model.config(), "bidirectional": True}).eval()
+    detector = dataclasses.replace(detector, model=net)
+    piece = exp.split_pieces(config).train[0]
+    spec = exp._features_cached(piece, config.mel, 1.0)
+    with torch.no_grad():
+        whole = torch.sigmoid(net(torch.from_numpy(spec.features)[None])[0]).numpy()
+    ours, _ = detector.probabilities(piece.audio, piece.sample_rate, chunk_seconds=0.3)
+    np.testing.assert_allclose(ours, whole, atol=2e-6)
 
 
 # --------------------------------------------------------------------------- video (golf)
@@ -329,7 +443,7 @@ def test_bad_fps_and_files_are_refused(golf_checkpoints, clip, tmp_path):
         detector.detect_file(tmp_path / "missing.mp4")
     wav = tmp_path / "a.wav"
     write_wav(wav, np.zeros(800, dtype=np.float32), 8000)
-    with pytest.raises(ValueError, match="a WAV file; a 'golf' detector takes video"):
+    with pytest.raises(ValueError, match="an audio file; a 'golf' detector takes video"):
         detector.detect_file(wav)
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="holds no frames.*takes a video file or a folder"):
@@ -344,7 +458,7 @@ def test_audio_and_video_detectors_refuse_each_others_input(golf_checkpoints, ch
         load_detector(golf_checkpoints["ce"], experiment="drums")
     audio = load_detector(checkpoint)
     folder = _write_frames(tmp_path / "swing", clip.frames[:3])
-    with pytest.raises(ValueError, match="a folder; a 'drums' detector takes WAV audio"):
+    with pytest.raises(ValueError, match="a folder; a 'drums' detector takes audio files"):
         audio.detect_file(folder)
     with pytest.raises(ValueError, match=r"\(n,\) or \(channels, n\)"):
         audio.detect(clip.frames, 16000)
@@ -448,9 +562,14 @@ def test_detect_refuses_options_and_inputs_of_the_other_kind(tmp_path, capsys, g
             ([str(golf_checkpoints["ce"]), str(wav), "--threshold", "0.5"],
              "--threshold applies to piano and drums detectors"),
             ([str(checkpoint), str(wav), "--fps", "30"], "--fps applies to golf (video)"),
-            ([str(golf_checkpoints["ce"]), str(wav)], "a 'golf' detector takes video"),
-            ([str(checkpoint), str(tmp_path)], "a 'drums' detector takes WAV audio")]:
+            ([str(checkpoint), str(wav), "--midi", str(wav)], "--midi must be a folder"),
+            ([str(golf_checkpoints["ce"]), str(wav), "--midi", str(tmp_path)],
+             "--midi applies to piano and drums")]:
         with pytest.raises(SystemExit) as error:
             main(["detect", *argv, "--out", out])
         assert error.value.code == 2 and message in capsys.readouterr().err
+    for argv, message in [([str(golf_checkpoints["ce"]), str(wav)], "a 'golf' detector takes video"),
+                          ([str(checkpoint), str(tmp_path)], "a 'drums' detector takes audio")]:
+        assert main(["detect", *argv, "--out", out]) == 1  # skipped as an input
+        assert message in capsys.readouterr().err
     assert not (tmp_path / "e.csv").exists()

@@ -24,10 +24,12 @@ bad options or a results folder that cannot be used as asked, 130 when interrupt
 ``drums``; its threshold picked on the clean validation works) or of the golf experiment (its
 held-out fold scored) on the rendered data with a chosen loss and label noise and writes a
 self-describing detector checkpoint (:mod:`softloc.detector`). ``softloc detect model.pt
-INPUT ... --out events.csv`` applies it: a music detector to WAV files of any sample rate, mono
-or stereo, one row per event (file, time in seconds, class, score); a golf detector to video
-files or folders of frames, 8 rows per input (file, event, frame, time in seconds, score).
-Exit status 0, 2 for bad options or unusable input.
+INPUT ... --out events.csv`` applies it: a music detector to audio files (WAV, FLAC, OGG, MP3;
+any sample rate, mono or stereo, any length), one row per event (file, time in seconds, class,
+score; ``--out -`` prints them, ``--midi DIR`` also writes MIDI onsets); a golf detector to
+video files or folders of frames, 8 rows per input (file, event, frame, time in seconds,
+score). Exit status 0, 1 when an input was skipped (the others' rows are written), 2 for bad
+options or an unusable checkpoint.
 """
 
 from __future__ import annotations
@@ -692,17 +694,22 @@ def _add_detect(commands: argparse._SubParsersAction) -> None:
         "detect",
         help="detect events in audio or video files with a checkpoint from 'softloc train'",
         description=(
-            "Apply a detector checkpoint and write a CSV table.\n"
-            "piano and drums detectors take WAV files (any sample rate, mono or multichannel: "
-            "mixed down and resampled to the model's rate); one row per detected event: file, "
-            "time (seconds from the start of the file), class, score (the model's probability "
-            "at the event).\n"
+            "Apply a detector checkpoint and write a CSV table (to standard output by "
+            "default).\n"
+            "piano and drums detectors take audio files: WAV, FLAC, OGG (Vorbis, Opus), MP3 "
+            "or any other format libsndfile reads, any sample rate, mono or multichannel "
+            "(mixed down and resampled to the model's rate), processed in pieces with bounded "
+            "memory whatever their length; one row per detected event: file, time (seconds "
+            "from the start of the file), class, score (the model's probability at the "
+            "event). --midi DIR also writes one MIDI file of the onsets per input.\n"
             "golf detectors take video files (read with OpenCV: pip install "
             "'softloc[video]') or folders of PNG / JPEG frames (in natural name order); frames "
             "of any size are resized to the model's; 8 rows per input, in event order: file, "
             "event, frame (0 = the first), time (frame / fps, seconds; empty when the frame "
             "rate is unknown), score (the probability at that frame).\n"
-            "Exit status: 0 done, 2 bad options, an unreadable or silent file or an unusable "
+            "An input that cannot be used (missing, unreadable, silent, of the other kind) is "
+            "reported on standard error and skipped; the others' rows are still written.\n"
+            "Exit status: 0 done, 1 when an input was skipped, 2 bad options or an unusable "
             "checkpoint."
         ),
         formatter_class=_HelpFormatter,
@@ -710,11 +717,16 @@ def _add_detect(commands: argparse._SubParsersAction) -> None:
     detect.add_argument("checkpoint", type=Path, metavar="MODEL",
                         help="detector checkpoint written by 'softloc train ... --save'")
     detect.add_argument("inputs", type=Path, nargs="+", metavar="INPUT",
-                        help="WAV files (piano, drums), or video files or folders of frames "
+                        help="audio files (piano, drums), or video files or folders of frames "
                         "(golf)")
-    detect.add_argument("--out", type=Path, required=True, metavar="CSV",
-                        help="table to write: columns file,time,class,score (piano, drums) or "
-                        "file,event,frame,time,score (golf); times in seconds")
+    detect.add_argument("--out", default="-", metavar="CSV",
+                        help="table to write ('-': standard output): columns "
+                        "file,time,class,score (piano, drums) or file,event,frame,time,score "
+                        "(golf); times in seconds")
+    detect.add_argument("--midi", type=Path, default=None, metavar="DIR",
+                        help="piano and drums: also write DIR/<input name>.mid per input, a "
+                        "note per detected onset (needs pretty_midi: pip install "
+                        "'softloc[music]')")
     detect.add_argument("--threshold", type=float, default=None, metavar="P",
                         help="piano and drums: probability a peak must reach (default: the "
                         "checkpoint's, chosen on validation works)")
@@ -742,14 +754,33 @@ def _detect(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"--threshold applies to piano and drums detectors; a "
                      f"{detector.experiment!r} detector puts each event at its most probable "
                      f"frame")
+    if video and args.midi is not None:
+        parser.error(f"--midi applies to piano and drums detectors, not to a "
+                     f"{detector.experiment!r} one")
     if not video and args.fps is not None:
         parser.error(f"--fps applies to golf (video) detectors; a {detector.experiment!r} "
                      f"detector's times come from the audio's sample rate")
-    options = {"fps": args.fps} if video else {"threshold": args.threshold}
-    try:
-        results = [(path, detector.detect_file(path, **options)) for path in args.inputs]
-    except (FileNotFoundError, ValueError, ImportError) as error:
-        parser.error(str(error))
+    if args.midi is not None and args.midi.exists() and not args.midi.is_dir():
+        parser.error(f"--midi must be a folder, got the file {args.midi}")
+    to_stdout = args.out == "-"
+    report = sys.stderr if to_stdout else sys.stdout
+    options = {"fps": args.fps} if video else {"threshold": args.threshold,
+                                               "progress": sys.stderr.isatty()}
+    results, failed = [], 0
+    for path in args.inputs:
+        try:
+            events = detector.detect_file(path, **options)
+            if args.midi is not None:
+                events.to_midi(args.midi / f"{path.stem}.mid")
+        except (FileNotFoundError, ValueError, ImportError) as error:
+            failed += 1
+            print(f"softloc detect: skipped {path}: {error}", file=sys.stderr)
+            continue
+        results.append((path, events))
+        unknown = video and events.fps is None
+        print(f"{path}: {len(events)} events"
+              + (" (no frame rate: times left empty; give --fps)" if unknown else ""),
+              file=report)
     columns = (DetectedVideoEvents if video else DetectedEvents).COLUMNS
 
     def write(f) -> None:
@@ -759,13 +790,14 @@ def _detect(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             for row in events.rows():
                 writer.writerow([str(path), *row])
 
-    write_atomic(args.out, write)
-    for path, events in results:
-        unknown = video and events.fps is None
-        print(f"{path}: {len(events)} events"
-              + (" (no frame rate: times left empty; give --fps)" if unknown else ""))
-    print(f"wrote {args.out}")
-    return 0
+    if to_stdout:
+        write(sys.stdout)
+    elif results:
+        write_atomic(args.out, write)
+        print(f"wrote {args.out}", file=report)
+    if failed:
+        print(f"softloc detect: {failed} of {len(args.inputs)} inputs skipped", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

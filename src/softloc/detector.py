@@ -42,10 +42,20 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
+from ._checks import check_real
 from ._io import write_atomic
-from .data.audio import MelConfig, log_mel_spectrogram, read_wav, resample, to_mono
+from .data.audio import (
+    LogMelStream,
+    MelConfig,
+    audio_blocks,
+    audio_info,
+    resample,
+    to_mono,
+)
 from .data.golf import GOLF_EVENTS, read_video_frames, resize_frames
+from .data.music import PIANO_CLASSES
 from .decode import argmax_events
 from .events import TimeBase
 from .experiments.golf import TrainedGolfModel, event_probabilities
@@ -108,6 +118,34 @@ class DetectedEvents:
         """Write a ``time,class,score`` table (:meth:`rows`) atomically."""
         _write_table(path, self.COLUMNS, self.rows())
 
+    def to_midi(self, path, *, duration: float = 0.1, velocity: int = 100) -> None:
+        """Write the events as a MIDI file (atomically; needs ``pretty_midi``, the ``music``
+        extra): piano keys as notes of their pitch (class ``A0`` is MIDI 21), drum classes as
+        General-MIDI drum notes (KD 36, SD 38, HH 42) on the drum channel. Each note lasts
+        ``duration`` seconds or until the next onset of the same note, whichever is sooner;
+        every note has ``velocity`` (1-127: a detector finds onsets, not loudness). Times are
+        stored in ticks of 0.52 ms."""
+        duration = check_real(duration, "duration", 0.0, low_open=True)
+        if isinstance(velocity, bool) or not isinstance(velocity, (int, np.integer)) or \
+                not 1 <= velocity <= 127:
+            raise ValueError(f"velocity must be a whole number in 1..127, got {velocity!r}")
+        notes, drums = _midi_notes(self.class_names)
+        try:
+            import pretty_midi
+        except ImportError:
+            raise ImportError("writing MIDI needs pretty_midi: pip install "
+                              "'softloc[music]'") from None
+        midi = pretty_midi.PrettyMIDI(resolution=960)  # ticks of 0.52 ms at 120 bpm
+        instrument = pretty_midi.Instrument(program=0, is_drum=drums,
+                                            name="drums" if drums else "piano")
+        for note, times in zip(notes, self.events()):
+            ends = np.minimum(times + duration, np.append(times[1:], np.inf))
+            instrument.notes.extend(pretty_midi.Note(velocity=int(velocity), pitch=note,
+                                                     start=float(t), end=float(e))
+                                    for t, e in zip(times, ends))
+        midi.instruments.append(instrument)
+        write_atomic(path, midi.write, binary=True)
+
 
 @dataclass(frozen=True)
 class DetectedVideoEvents:
@@ -160,6 +198,73 @@ def _write_table(path, columns, rows) -> None:
     write_atomic(path, write)
 
 
+def _midi_notes(class_names: tuple[str, ...]) -> tuple[tuple[int, ...], bool]:
+    """MIDI note numbers of the classes and whether they are drums (General-MIDI channel 10):
+    piano keys (:data:`~softloc.data.music.PIANO_CLASSES`) or the drum classes."""
+    if set(class_names) <= set(PIANO_CLASSES):
+        return tuple(21 + PIANO_CLASSES.index(name) for name in class_names), False
+    if set(class_names) <= set(_DRUM_NOTES):
+        return tuple(_DRUM_NOTES[name] for name in class_names), True
+    raise ValueError(f"classes {class_names} are neither piano keys nor drum classes "
+                     f"{tuple(_DRUM_NOTES)}: no MIDI notes for them")
+
+
+#: General-MIDI drum notes written for the drum classes (kick 36, snare 38, closed hi-hat 42).
+_DRUM_NOTES = {"KD": 36, "SD": 38, "HH": 42}
+#: File name endings a video detector refuses as audio.
+_AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
+#: Seconds of audio a detector processes at a time (memory follows this, not the recording).
+CHUNK_SECONDS = 30.0
+
+
+class _ProbabilityStream:
+    """``(C, T)`` probabilities of a :class:`ConvRecurrentDetector` for features that arrive in
+    pieces: each piece is encoded with ``context_frames`` of its neighbours on each side and
+    the LSTM carries its state on, so the result is the whole sequence's output (a
+    bidirectional LSTM waits for the last piece)."""
+
+    def __init__(self, model: ConvRecurrentDetector, chunk_frames: int) -> None:
+        self.model = model
+        self.context = model.context_frames
+        self.chunk = max(1, chunk_frames)
+        self.bidirectional = model.config()["bidirectional"]
+        self._pending = np.zeros((model.config()["in_features"], 0), dtype=np.float32)
+        self._left = 0  # frames of left context at the start of _pending
+        self._state = None
+        self._encoded: list[torch.Tensor] = []
+        self._parts: list[np.ndarray] = []
+
+    def push(self, frames: np.ndarray) -> None:
+        self._pending = np.concatenate([self._pending, frames], axis=1)
+        while self._pending.shape[1] - self._left >= self.chunk + self.context:
+            self._run(self.chunk, final=False)
+
+    def finish(self) -> np.ndarray:
+        rest = self._pending.shape[1] - self._left
+        if rest:
+            self._run(rest, final=True)
+        if self.bidirectional and self._encoded:
+            with torch.no_grad():
+                logits, _ = self.model.decode(torch.cat(self._encoded, dim=1))
+            self._parts = [torch.sigmoid(logits[0].double()).float().numpy()]
+        classes = self.model.config()["num_classes"]
+        return np.concatenate([np.zeros((classes, 0), np.float32), *self._parts], axis=1)
+
+    def _run(self, frames: int, *, final: bool) -> None:
+        stop = self._left + frames + (0 if final else self.context)
+        with torch.no_grad():
+            encoded = self.model.encode(torch.from_numpy(self._pending[:, :stop])[None])
+            encoded = encoded[:, self._left:self._left + frames]
+            if self.bidirectional:
+                self._encoded.append(encoded)
+            else:
+                logits, self._state = self.model.decode(encoded, self._state)
+                self._parts.append(torch.sigmoid(logits[0].double()).float().numpy())
+        keep = min(self.context, self._left + frames)
+        self._pending = self._pending[:, self._left + frames - keep:]
+        self._left = keep
+
+
 @dataclass
 class Detector:
     """A trained audio event detector (see the module docstring)."""
@@ -175,27 +280,75 @@ class Detector:
     def fps(self) -> float:
         return self.mel.fps
 
-    def probabilities(self, samples, sample_rate: int) -> tuple[np.ndarray, Any]:
-        """``(C, T)`` event probabilities of audio and the spectrogram (its time base)."""
+    def probabilities(self, samples, sample_rate: int, *, chunk_seconds: float = CHUNK_SECONDS
+                      ) -> tuple[np.ndarray, TimeBase]:
+        """``(C, T)`` float32 event probabilities of audio and their time base.
+
+        ``samples``: ``(n,)`` or ``(channels, n)`` (array or tensor), mixed down and resampled
+        to the model's rate; it runs through the model ``chunk_seconds`` at a time (the result
+        does not depend on it).
+        """
         audio = _check_audio(samples, sample_rate)
         if sample_rate != self.mel.sample_rate:
             audio = resample(audio, sample_rate, self.mel.sample_rate)
-        spec = log_mel_spectrogram(audio, self.mel)
+        block = self._block(chunk_seconds)
+        probabilities, time_base, _ = self._run(
+            (audio[i:i + block] for i in range(0, audio.size, block)), chunk_seconds)
+        return probabilities, time_base
+
+    def probabilities_file(self, path, *, chunk_seconds: float = CHUNK_SECONDS,
+                           progress: bool = False) -> tuple[np.ndarray, TimeBase]:
+        """:meth:`probabilities` of an audio file (WAV, FLAC, OGG, MP3, ...: any sample rate
+        and channel count), decoded, resampled and run ``chunk_seconds`` at a time, so memory
+        stays bounded whatever the length (an hour of 44.1 kHz stereo takes under 1 GB with a
+        piano model; the probabilities themselves are ``4 C`` bytes per frame). ``progress``:
+        a tqdm bar of seconds processed (stderr). Errors name the file."""
+        info = audio_info(path)
+        blocks = audio_blocks(info.path, sample_rate=self.mel.sample_rate,
+                              block_seconds=chunk_seconds)
+        bar = tqdm(total=round(info.duration, 1), unit="s", disable=not progress, leave=False,
+                   desc=info.path.name, dynamic_ncols=True)
+        rate = self.mel.sample_rate
+
+        def counted():
+            for block in blocks:
+                yield block
+                bar.update(round(block.size / rate, 1))
+        try:
+            probabilities, time_base, (samples, peak) = self._run(counted(), chunk_seconds)
+            _check_level(samples, peak, rate)
+        except ValueError as error:
+            message = str(error)
+            raise ValueError(message if message.startswith(str(info.path)) else
+                             f"{info.path}: {message}") from None
+        finally:
+            bar.close()
+        return probabilities, time_base
+
+    def _block(self, chunk_seconds: float) -> int:
+        chunk_seconds = check_real(chunk_seconds, "chunk_seconds", 0.0, low_open=True)
+        return max(1, int(round(chunk_seconds * self.mel.sample_rate)))
+
+    def _run(self, blocks, chunk_seconds: float):
+        """Probabilities, time base and (samples, peak magnitude) of mono blocks at the model's
+        rate."""
+        self._block(chunk_seconds)
         self.model.eval()
-        with torch.no_grad():
-            logits = self.model(torch.from_numpy(spec.features)[None])[0]
-        return torch.sigmoid(logits.double()).numpy(), spec
+        features = LogMelStream(self.mel)
+        stream = _ProbabilityStream(self.model, int(round(chunk_seconds * self.fps)))
+        peak = 0.0
+        for block in blocks:
+            if block.size:
+                peak = max(peak, float(np.max(np.abs(block))))
+            stream.push(features.push(block))
+        stream.push(features.finish())
+        return stream.finish(), features.time_base, (features.num_samples, peak)
 
-    def detect(self, samples, sample_rate: int, *, threshold: float | None = None
-               ) -> DetectedEvents:
-        """Events of ``samples`` (``(n,)`` or ``(channels, n)``, any sample rate in Hz).
-
-        ``threshold`` overrides the stored one (the probability a peak must reach).
-        """
+    def _events(self, probabilities: np.ndarray, time_base: TimeBase,
+                threshold: float | None) -> DetectedEvents:
         decoder = self.decoder if threshold is None else replace(self.decoder,
                                                                   threshold=threshold)
-        probs, spec = self.probabilities(samples, sample_rate)
-        times, scores = decoder.decode(probs, spec.time_base)
+        times, scores = decoder.decode(probabilities, time_base)
         classes = [np.full(t.size, c, dtype=np.int64) for c, t in enumerate(times)]
         all_times = np.concatenate(times) if times else np.zeros(0)
         order = np.lexsort((np.concatenate(classes), all_times))
@@ -203,20 +356,36 @@ class Detector:
                               scores=np.concatenate(scores)[order],
                               class_names=self.class_names)
 
-    def detect_file(self, path, *, threshold: float | None = None) -> DetectedEvents:
-        """:meth:`detect` on a WAV file (any sample rate, mono or multichannel)."""
+    def detect(self, samples, sample_rate: int, *, threshold: float | None = None
+               ) -> DetectedEvents:
+        """Events of ``samples`` (``(n,)`` or ``(channels, n)``, any sample rate in Hz).
+
+        ``threshold`` overrides the stored one (the probability a peak must reach).
+        """
+        if threshold is not None:
+            replace(self.decoder, threshold=threshold)  # checked before the work
+        return self._events(*self.probabilities(samples, sample_rate), threshold)
+
+    def detect_file(self, path, *, threshold: float | None = None,
+                    chunk_seconds: float = CHUNK_SECONDS, progress: bool = False
+                    ) -> DetectedEvents:
+        """:meth:`detect` on an audio file (:meth:`probabilities_file`: any format libsndfile
+        reads, in bounded memory)."""
+        if threshold is not None:
+            replace(self.decoder, threshold=threshold)
         if Path(path).is_dir():
-            raise ValueError(f"{path}: a folder; a {self.experiment!r} detector takes WAV audio "
+            raise ValueError(f"{path}: a folder; a {self.experiment!r} detector takes audio "
                              f"files")
-        try:
-            audio = read_wav(path, mono=True)
-        except ValueError as error:
-            raise ValueError(f"{error}; a {self.experiment!r} detector takes WAV audio "
-                             f"files") from None
-        try:
-            return self.detect(audio.samples, audio.sample_rate, threshold=threshold)
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+        probabilities, time_base = self.probabilities_file(path, chunk_seconds=chunk_seconds,
+                                                           progress=progress)
+        return self._events(probabilities, time_base, threshold)
+
+
+def _check_level(num_samples: int, peak: float, sample_rate: int) -> None:
+    if num_samples < sample_rate // 20:
+        raise ValueError(f"audio is too short: {num_samples} samples, at least 50 ms needed")
+    if peak < SILENCE:
+        raise ValueError("audio is silent (peak magnitude below 1e-6): nothing to detect")
 
 
 def _check_audio(samples, sample_rate: int) -> np.ndarray:
@@ -226,10 +395,7 @@ def _check_audio(samples, sample_rate: int) -> np.ndarray:
     if isinstance(samples, torch.Tensor):
         samples = samples.detach().cpu().numpy()
     mono = to_mono(samples)  # checks dtype, (n,) or (channels, n), NaN and inf
-    if mono.size < sample_rate // 20:
-        raise ValueError(f"audio is too short: {mono.size} samples, at least 50 ms needed")
-    if float(np.max(np.abs(mono))) < SILENCE:
-        raise ValueError("audio is silent (peak magnitude below 1e-6): nothing to detect")
+    _check_level(mono.size, float(np.max(np.abs(mono))) if mono.size else 0.0, sample_rate)
     return mono
 
 
@@ -282,9 +448,9 @@ class VideoDetector:
         file's rate (e.g. slow motion).
         """
         path = Path(path)
-        if path.suffix.lower() == ".wav":
-            raise ValueError(f"{path}: a WAV file; a {self.experiment!r} detector takes video: a "
-                             f"video file or a folder of PNG / JPEG frames")
+        if path.suffix.lower() in _AUDIO_SUFFIXES:
+            raise ValueError(f"{path}: an audio file; a {self.experiment!r} detector takes "
+                             f"video: a video file or a folder of PNG / JPEG frames")
         _time_base(fps)  # checked before the video is read
         try:
             frames, file_fps = read_video_frames(path, image_size=self.image_size)

@@ -1,14 +1,20 @@
-"""Tests of softloc.data.audio: WAV input/output, resampling, log-mel frames and time base."""
+"""Tests of softloc.data.audio: audio input/output, resampling, log-mel frames and time base,
+and the block-by-block readers and features."""
 
 import numpy as np
 import pytest
+import soundfile
 
 from softloc.data.audio import (
+    LogMelStream,
     MelConfig,
+    audio_blocks,
+    audio_info,
     log_mel_spectrogram,
     mel_filterbank,
     mel_to_hz,
     hz_to_mel,
+    read_audio,
     read_wav,
     resample,
     sample_rate_factors,
@@ -145,3 +151,85 @@ def test_read_wav_errors_name_the_file(tmp_path):
         read_wav(tmp_path / "missing.wav")
     with pytest.raises(ValueError, match="dtype"):
         write_wav(tmp_path / "x.wav", np.zeros(4), RATE, dtype="int8")
+
+
+@pytest.mark.parametrize("fmt, subtype, tolerance", [
+    ("WAV", "FLOAT", 0), ("WAV", "PCM_24", 1e-6), ("FLAC", "PCM_24", 1e-6),
+    ("OGG", "VORBIS", None), ("OGG", "OPUS", None), ("MP3", "MPEG_LAYER_III", None)])
+def test_read_audio_formats(tmp_path, fmt, subtype, tolerance):
+    """WAV, FLAC, OGG (Vorbis, Opus) and MP3 at 48 kHz, stereo: the header, the samples
+    (lossless: equal; lossy: a 1 kHz tone stays a 1 kHz tone) and the resampled mixdown."""
+    rate = 48000
+    t = np.arange(rate) / rate
+    stereo = np.stack([0.5 * np.sin(2 * np.pi * 1000 * t), 0.25 * np.sin(2 * np.pi * 1000 * t)])
+    path = tmp_path / f"tone.{fmt.lower()}"
+    soundfile.write(path, stereo.T, rate, format=fmt, subtype=subtype)
+    info = audio_info(path)
+    assert (info.sample_rate, info.num_channels, info.format) == (rate, 2, fmt)
+    audio = read_audio(path, mono=False)
+    assert audio.samples.dtype == np.float32 and audio.samples.shape[0] == 2
+    if tolerance is not None:
+        np.testing.assert_allclose(audio.samples, stereo, atol=tolerance)
+        assert info.num_samples == rate and info.duration == 1.0
+    else:
+        assert abs(audio.num_samples - rate) < 0.1 * rate
+    mono = read_audio(path, sample_rate=RATE)
+    assert mono.sample_rate == RATE and mono.samples.ndim == 1
+    spectrum = np.abs(np.fft.rfft(mono.samples[2000:-2000]))
+    assert abs(np.argmax(spectrum) * RATE / (mono.samples.size - 4000) - 1000) <= 2
+
+
+@pytest.mark.parametrize("rate, block_seconds", [(RATE, 0.1), (44100, 0.013), (22050, 1.0),
+                                                 (44100, 10.0)])
+def test_audio_blocks_equal_the_whole_file(tmp_path, rate, block_seconds):
+    rng = np.random.default_rng(3)
+    stereo = rng.uniform(-0.5, 0.5, size=(2, int(1.3 * rate))).astype(np.float32)
+    path = tmp_path / "noise.flac"
+    soundfile.write(path, stereo.T, rate, subtype="PCM_24")
+    blocks = list(audio_blocks(path, sample_rate=RATE, block_seconds=block_seconds))
+    assert all(b.ndim == 1 and b.dtype == np.float32 for b in blocks)
+    assert len(blocks) > 1 if block_seconds < 1 else len(blocks) >= 1
+    whole = read_audio(path, sample_rate=RATE).samples
+    np.testing.assert_allclose(np.concatenate(blocks), whole, atol=1e-6)
+    with pytest.raises(ValueError, match="block_seconds"):
+        next(audio_blocks(path, block_seconds=0))
+
+
+def test_unreadable_audio_is_refused_with_the_file_name(tmp_path):
+    bad = tmp_path / "bad.flac"
+    bad.write_bytes(b"fLaC but nothing else")
+    for call in (audio_info, read_audio, lambda p: next(audio_blocks(p))):
+        with pytest.raises(ValueError, match="bad.flac: not a readable audio file"):
+            call(bad)
+        with pytest.raises(FileNotFoundError, match="missing.ogg"):
+            call(tmp_path / "missing.ogg")
+        with pytest.raises(ValueError, match="a folder"):
+            call(tmp_path)
+    nan = tmp_path / "nan.wav"
+    soundfile.write(nan, np.array([0.0, np.nan, 0.5], dtype=np.float32), RATE, subtype="FLOAT")
+    with pytest.raises(ValueError, match="nan.wav: the decoded audio holds NaN or inf"):
+        read_audio(nan)
+    with pytest.raises(ValueError, match="nan.wav: the decoded audio holds NaN or inf"):
+        list(audio_blocks(nan))
+
+
+@pytest.mark.parametrize("config", [
+    MelConfig(sample_rate=RATE, n_mels=40, hop_seconds=0.01, n_fft=512),
+    MelConfig(sample_rate=RATE, n_mels=64, hop_seconds=0.0101, window_seconds=0.05,
+              n_fft=1024, window="hamming", preemphasis=0.97)])
+@pytest.mark.parametrize("block", [1, 100, 161, 5000, 100000])
+def test_log_mel_stream_equals_the_whole_spectrogram(config, block):
+    audio = np.random.default_rng(4).uniform(-1, 1, 12345).astype(np.float32)
+    stream = LogMelStream(config)
+    parts = [stream.push(audio[i:i + block]) for i in range(0, audio.size, block)]
+    frames = np.concatenate(parts + [stream.finish()], axis=1)
+    whole = log_mel_spectrogram(audio, config)
+    assert frames.shape == whole.features.shape and stream.num_frames == whole.num_frames
+    np.testing.assert_allclose(frames, whole.features, atol=1e-4)
+    assert stream.time_base == whole.time_base and stream.num_samples == audio.size
+    with pytest.raises(ValueError, match="finished"):
+        stream.push(audio)
+    with pytest.raises(ValueError, match="mono"):
+        LogMelStream(config).push(np.zeros((2, 10)))
+    with pytest.raises(TypeError, match="MelConfig"):
+        LogMelStream({"n_mels": 40})

@@ -36,7 +36,7 @@ def test_frequency_pool_equals_max_pool():
 def test_unidirectional_output_does_not_see_beyond_its_lookahead():
     torch.manual_seed(1)
     net = small().eval()
-    ahead = net._lookahead()  # 2 convolutions of 3 frames: 2 frames ahead
+    ahead = net.context_frames  # 2 convolutions of 3 frames: 2 frames ahead
     assert ahead == 2
     x = torch.randn(1, 32, 20)
     y = x.clone()
@@ -45,8 +45,28 @@ def test_unidirectional_output_does_not_see_beyond_its_lookahead():
     torch.testing.assert_close(out_x[..., :12 - ahead], out_y[..., :12 - ahead])
     assert not torch.allclose(out_x[..., 12 - ahead:], out_y[..., 12 - ahead:])
     both = small(bidirectional=True).eval()
-    assert math.isinf(both._lookahead())
+    assert both.context_frames == 2 and "receptive_field_ahead=inf" in repr(both)
     assert not torch.allclose(both(x)[..., :5], both(y)[..., :5])
+
+
+@pytest.mark.parametrize("split", [1, 7, 19])
+def test_a_sequence_runs_in_pieces(split):
+    """encode() of a piece with context_frames on each side, then decode() carrying the LSTM
+    state, gives the outputs of the whole sequence."""
+    torch.manual_seed(2)
+    net = small().eval()
+    x = torch.randn(2, 32, 20, dtype=torch.float64)
+    net = net.double()
+    c = net.context_frames
+    first = net.encode(x[..., :split + c])[:, :split]
+    left = max(split - c, 0)
+    second = net.encode(x[..., left:])[:, split - left:]
+    torch.testing.assert_close(torch.cat([first, second], 1), net.encode(x))
+    head, state = net.decode(first)
+    tail, _ = net.decode(second, state)
+    torch.testing.assert_close(torch.cat([head, tail], 2), net(x))
+    with pytest.raises(ValueError, match="bidirectional"):
+        small(bidirectional=True).decode(torch.zeros(1, 3, 64), state)
 
 
 def test_input_normalization_and_output_bias():

@@ -5,8 +5,10 @@
   of the real puffMarker CSV layout (:func:`load_puffmarker`), both giving a
   :class:`SensorDataset` with leave-one-subject-out folds, masked training windows and z-score
   normalisation fitted on training subjects only.
-* :mod:`softloc.data.audio` -- WAV input/output, resampling, log-mel spectrograms with
-  ``torch.stft`` and a stated :class:`softloc.events.TimeBase`, sample-rate variation.
+* :mod:`softloc.data.audio` -- audio input (WAV, FLAC, OGG, MP3 through libsndfile, whole or
+  block by block) and WAV output, resampling (libsoxr), log-mel spectrograms with
+  ``torch.stft`` and a stated :class:`softloc.events.TimeBase` (whole, or streamed), sample-rate
+  variation.
 * :mod:`softloc.data.golf` -- golf-swing videos (paper section 6.1): procedurally rendered swings
   of an articulated golfer with the 8 GolfDB events taken from the geometry
   (:func:`generate_golf_dataset`, :class:`GolfConfig`, :class:`GolfClip`), cached as checked
@@ -20,10 +22,15 @@
 
 from .audio import (
     Audio,
+    AudioInfo,
+    LogMelStream,
     MelConfig,
     MelSpectrogram,
+    audio_blocks,
+    audio_info,
     log_mel_spectrogram,
     mel_filterbank,
+    read_audio,
     read_wav,
     resample,
     sample_rate_factors,
@@ -89,10 +96,15 @@ from .sensor import (
 
 __all__ = [
     "Audio",
+    "AudioInfo",
+    "LogMelStream",
     "MelConfig",
     "MelSpectrogram",
+    "audio_blocks",
+    "audio_info",
     "log_mel_spectrogram",
     "mel_filterbank",
+    "read_audio",
     "read_wav",
     "resample",
     "sample_rate_factors",

@@ -4,11 +4,13 @@ Conventions
 -----------
 * Audio samples are float32 in ``[-1, 1]``: ``(n,)`` for mono, ``(channels, n)`` for several
   channels (channels first, as in torch). Sample rates are in Hz (whole numbers).
-* :func:`read_wav` reads any WAV that :func:`scipy.io.wavfile.read` reads (8/16/32-bit integer
-  PCM, 32/64-bit float, any sample rate, any channel count). Integer PCM is scaled by
-  ``1 / 2**(bits - 1)`` (8-bit unsigned is centred at 128 first); float data is taken as is.
-  Mixdown is the mean of the channels; resampling is :func:`scipy.signal.resample_poly`
-  (polyphase, Kaiser window), exact for rational ratios.
+* :func:`read_audio` reads WAV, FLAC, OGG (Vorbis, Opus) and MP3 files (any format libsndfile
+  reads, through ``soundfile``), any sample rate and channel count, as float32 (integer PCM
+  scaled by ``1 / 2**(bits - 1)``, float data taken as is). :func:`audio_blocks` reads a file a
+  block at a time for long recordings; :func:`audio_info` reads only its header. Mixdown is the
+  mean of the channels; resampling is libsoxr (:func:`resample`, and a streaming resampler in
+  :func:`audio_blocks` that gives the same samples whatever the block length). Unreadable files
+  raise ``ValueError`` naming the file.
 * :func:`write_wav` writes atomically (:func:`softloc._io.write_atomic`), float32 or int16
   (int16 rounds and clips to ``[-32768, 32767]``).
 * **Frames and time.** :func:`log_mel_spectrogram` uses :func:`torch.stft` with
@@ -18,7 +20,8 @@ Conventions
   is zero-padded symmetrically inside the frame, so it is centred there too (to half a sample).
   Hence frame ``f`` **stands for time** ``f * hop / sample_rate`` seconds, which is the
   :class:`softloc.events.TimeBase` ``(fps = sample_rate / hop, offset = 0)`` returned with the
-  features, and an ``n``-sample signal gives ``1 + n // hop`` frames.
+  features, and an ``n``-sample signal gives ``1 + n // hop`` frames. :class:`LogMelStream`
+  computes the same frames from audio that arrives in blocks.
 * **Sample-rate variation** (the drum experiment's augmentation, reference spec 3.4): with
   ``rate_factor = r`` the features are computed *as if* the audio had the sample rate
   ``sample_rate * r``: the hop and window are ``round(seconds * sample_rate * r)`` samples and the
@@ -44,26 +47,32 @@ Examples
 from __future__ import annotations
 
 import math
-import wave
+from collections.abc import Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .._checks import check_int
+from .._checks import check_int, check_real
 from .._io import write_atomic
 from ..events import TimeBase
 
 __all__ = [
+    "AUDIO_FORMATS",
+    "RESAMPLE_QUALITY",
     "Audio",
+    "AudioInfo",
+    "audio_blocks",
+    "audio_info",
     "MelConfig",
     "MelSpectrogram",
     "hz_to_mel",
+    "LogMelStream",
     "log_mel_spectrogram",
     "mel_filterbank",
     "mel_to_hz",
+    "read_audio",
     "read_wav",
     "resample",
     "sample_rate_factors",
@@ -75,6 +84,12 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 # Audio input/output
 # ----------------------------------------------------------------------------------------------
+
+#: Containers :func:`read_audio` is tested on (libsndfile reads more: AIFF, CAF, W64...).
+AUDIO_FORMATS = ("WAV", "FLAC", "OGG", "MP3")
+#: libsoxr quality of :func:`resample` and :func:`audio_blocks` (``'HQ'``: 20-bit precision,
+#: 95 % of the band kept).
+RESAMPLE_QUALITY = "HQ"
 
 
 def _check_rate(value, name: str) -> int:
@@ -130,6 +145,161 @@ class Audio:
                 "sample_rate": self.sample_rate, "duration": self.duration}
 
 
+@dataclass(frozen=True)
+class AudioInfo:
+    """What an audio file holds, read from its header (:func:`audio_info`).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    sample_rate : int
+        Hz.
+    num_channels : int
+    num_samples : int
+        Samples per channel the header announces (compressed formats may decode a few more or
+        fewer; :func:`read_audio` returns what decodes).
+    format : str
+        libsndfile's name of the container (``'WAV'``, ``'FLAC'``, ``'OGG'``, ``'MP3'``...).
+    """
+
+    path: Path
+    sample_rate: int
+    num_channels: int
+    num_samples: int
+    format: str
+
+    @property
+    def duration(self) -> float:
+        """Seconds."""
+        return self.num_samples / self.sample_rate
+
+
+def _unreadable(path: Path, error: Exception) -> ValueError:
+    return ValueError(f"{path}: not a readable audio file ({type(error).__name__}: {error}); "
+                      f"softloc reads {', '.join(AUDIO_FORMATS)} through libsndfile")
+
+
+def _check_file(path) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: a folder, not an audio file")
+    if not path.is_file():
+        raise FileNotFoundError(f"no audio file at {path}")
+    return path
+
+
+def audio_info(path) -> AudioInfo:
+    """Sample rate, channels, length and format of an audio file, without decoding it.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file for one
+    libsndfile cannot open.
+    """
+    import soundfile
+
+    path = _check_file(path)
+    try:
+        info = soundfile.info(str(path))
+    except Exception as error:  # noqa: BLE001 - libsndfile's errors are RuntimeErrors, TypeErrors...
+        raise _unreadable(path, error) from None
+    if info.samplerate < 1 or info.channels < 1:
+        raise _unreadable(path, ValueError(f"{info.samplerate} Hz, {info.channels} channels"))
+    return AudioInfo(path=path, sample_rate=int(info.samplerate), num_channels=int(info.channels),
+                     num_samples=max(int(info.frames), 0), format=str(info.format))
+
+
+def _decoded(path: Path, data: np.ndarray) -> np.ndarray:
+    """``(n, channels)`` float32 from libsndfile as ``(channels, n)``, checked finite."""
+    if not np.all(np.isfinite(data)):
+        raise ValueError(f"{path}: the decoded audio holds NaN or inf samples")
+    return np.ascontiguousarray(data.T)
+
+
+def read_audio(path, *, mono: bool = True, sample_rate: int | None = None) -> Audio:
+    """Read an audio file (any format of :data:`AUDIO_FORMATS`, any sample rate and channel
+    count) as float32 :class:`Audio`.
+
+    Parameters
+    ----------
+    path : str or Path
+    mono : bool
+        Mix the channels down to one (mean) when True (default); otherwise the samples are
+        ``(channels, n)`` (a one-channel file then gives ``(1, n)``).
+    sample_rate : int, optional
+        Resample to this rate (Hz, :func:`resample`); by default the file's rate is kept.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If libsndfile cannot decode the file (the message names the file).
+    """
+    import soundfile
+
+    path = _check_file(path)
+    if sample_rate is not None:
+        sample_rate = _check_rate(sample_rate, "sample_rate")
+    try:
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except Exception as error:  # noqa: BLE001 - see audio_info
+        raise _unreadable(path, error) from None
+    samples = _decoded(path, data)
+    if mono:
+        samples = to_mono(samples)
+    if sample_rate is not None and int(rate) != sample_rate:
+        samples = resample(samples, int(rate), sample_rate)
+        rate = sample_rate
+    return Audio(samples=samples, sample_rate=int(rate))
+
+
+def read_wav(path, *, mono: bool = True, sample_rate: int | None = None) -> Audio:
+    """:func:`read_audio` (the name of earlier versions, which read WAV only)."""
+    return read_audio(path, mono=mono, sample_rate=sample_rate)
+
+
+def audio_blocks(path, *, sample_rate: int | None = None, block_seconds: float = 10.0
+                 ) -> Iterator[np.ndarray]:
+    """Mono float32 blocks of an audio file, read and resampled piece by piece.
+
+    The file is decoded ``block_seconds`` at a time, mixed down (mean of the channels) and,
+    when ``sample_rate`` differs from the file's, resampled by a streaming resampler whose
+    output does not depend on the block length: the concatenated blocks equal
+    ``read_audio(path, sample_rate=sample_rate).samples`` to float32 rounding. Memory is one
+    block, whatever the length of the file.
+
+    Raises ``FileNotFoundError`` / ``ValueError`` (naming the file) as :func:`read_audio`, also
+    for data that stop decoding half-way or decode to NaN or inf.
+    """
+    import soundfile
+    import soxr
+
+    info = audio_info(path)
+    if sample_rate is not None:
+        sample_rate = _check_rate(sample_rate, "sample_rate")
+    block_seconds = check_real(block_seconds, "block_seconds", 0.0, low_open=True)
+    size = max(1, int(round(block_seconds * info.sample_rate)))
+    stream = None
+    if sample_rate is not None and sample_rate != info.sample_rate:
+        stream = soxr.ResampleStream(info.sample_rate, sample_rate, 1, dtype="float32",
+                                     quality=RESAMPLE_QUALITY)
+    try:
+        with soundfile.SoundFile(str(info.path)) as handle:
+            while True:
+                data = handle.read(size, dtype="float32", always_2d=True)
+                last = data.shape[0] < size
+                block = to_mono(_decoded(info.path, data))
+                if stream is not None:
+                    block = stream.resample_chunk(block, last=last)
+                if block.size:
+                    yield block
+                if last:
+                    return
+    except ValueError:
+        raise
+    except Exception as error:  # noqa: BLE001 - see audio_info
+        raise _unreadable(info.path, error) from None
+
+
 def to_mono(samples) -> np.ndarray:
     """Mean over channels of ``(channels, n)`` samples; ``(n,)`` is returned as float32."""
     array = _check_samples(samples)
@@ -139,8 +309,9 @@ def to_mono(samples) -> np.ndarray:
 def resample(samples, from_rate: int, to_rate: int) -> np.ndarray:
     """Resample ``(n,)`` or ``(channels, n)`` samples from ``from_rate`` to ``to_rate`` Hz.
 
-    Polyphase filtering (:func:`scipy.signal.resample_poly`) with the ratio reduced to lowest
-    terms; the output has ``ceil(n * to_rate / from_rate)`` samples per channel.
+    libsoxr (``soxr.resample``, quality :data:`RESAMPLE_QUALITY`); the output has
+    ``round(n * to_rate / from_rate)`` samples per channel. The streaming resampler of
+    :func:`audio_blocks` gives the same samples.
 
     Examples
     --------
@@ -148,63 +319,16 @@ def resample(samples, from_rate: int, to_rate: int) -> np.ndarray:
     >>> resample(np.zeros(441, dtype=np.float32), 44100, 16000).shape
     (160,)
     """
-    from scipy.signal import resample_poly
+    import soxr
 
     array = _check_samples(samples)
     from_rate = _check_rate(from_rate, "from_rate")
     to_rate = _check_rate(to_rate, "to_rate")
     if from_rate == to_rate:
         return array
-    ratio = Fraction(to_rate, from_rate)
-    out = resample_poly(array.astype(np.float64), ratio.numerator, ratio.denominator, axis=-1)
-    return out.astype(np.float32)
-
-
-def read_wav(path, *, mono: bool = True, sample_rate: int | None = None) -> Audio:
-    """Read a WAV file as float32 :class:`Audio`.
-
-    Parameters
-    ----------
-    path : str or Path
-    mono : bool
-        Mix the channels down to one (mean) when True (default); otherwise the samples are
-        ``(channels, n)`` (a one-channel file then gives ``(1, n)``).
-    sample_rate : int, optional
-        Resample to this rate (Hz); by default the file's rate is kept.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If the file is not a WAV file scipy can read (the message names the file).
-    """
-    from scipy.io import wavfile
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no WAV file at {path}")
-    try:
-        rate, data = wavfile.read(path)
-    except (ValueError, EOFError, wave.Error) as error:
-        raise ValueError(f"{path}: not a readable WAV file ({error})") from error
-    if data.dtype.kind == "u":  # 8-bit PCM is unsigned
-        bits = 8 * data.dtype.itemsize
-        samples = (data.astype(np.float64) - 2 ** (bits - 1)) / 2 ** (bits - 1)
-    elif data.dtype.kind == "i":
-        samples = data.astype(np.float64) / 2 ** (8 * data.dtype.itemsize - 1)
-    elif data.dtype.kind == "f":
-        samples = data.astype(np.float64)
-    else:
-        raise ValueError(f"{path}: unsupported WAV sample type {data.dtype}")
-    samples = samples.astype(np.float32)
-    samples = samples[None, :] if samples.ndim == 1 else samples.T.copy()
-    if mono:
-        samples = to_mono(samples)
-    if sample_rate is not None and int(rate) != sample_rate:
-        samples = resample(samples, int(rate), sample_rate)
-        rate = sample_rate
-    return Audio(samples=samples, sample_rate=int(rate))
+    out = soxr.resample(np.ascontiguousarray(array.T), from_rate, to_rate,
+                        quality=RESAMPLE_QUALITY)
+    return np.ascontiguousarray(out.T, dtype=np.float32)
 
 
 def write_wav(path, samples, sample_rate: int, *, dtype: str = "float32") -> None:
@@ -382,6 +506,61 @@ class MelSpectrogram:
                 "hop": self.hop, "sample_rate": self.sample_rate, "rate_factor": self.rate_factor}
 
 
+@dataclass(frozen=True)
+class _Analysis:
+    """The STFT window, hop and mel filters of :func:`log_mel_spectrogram` at a sample-rate
+    factor, shared with :class:`LogMelStream`."""
+
+    hop: int
+    effective: float
+    window: torch.Tensor
+    bank: torch.Tensor
+
+    @classmethod
+    def of(cls, config: MelConfig, rate_factor: float) -> "_Analysis":
+        sr = config.sample_rate
+        hop = max(1, int(round(config.hop_seconds * sr * rate_factor)))
+        effective = hop / (config.hop_seconds * sr)
+        virtual_rate = sr * effective
+        length = min(config.n_fft, max(2, int(round(config.window_seconds * virtual_rate))))
+        if config.window == "hann":
+            window = torch.hann_window(length, periodic=False, dtype=torch.float64)
+        else:
+            window = torch.hamming_window(length, periodic=False, dtype=torch.float64)
+        fmax = None if config.fmax is None else min(config.fmax, virtual_rate / 2.0)
+        bank = torch.from_numpy(mel_filterbank(virtual_rate, config.n_fft, config.n_mels,
+                                               config.fmin, fmax).astype(np.float64))
+        return cls(hop=hop, effective=float(effective), window=window, bank=bank)
+
+    def time_base(self, config: MelConfig) -> TimeBase:
+        """The label time of the frames: the nominal frame rate ``1 / hop_seconds``."""
+        return TimeBase(fps=config.sample_rate * self.effective / self.hop)
+
+    def frames(self, padded: np.ndarray, config: MelConfig) -> np.ndarray:
+        """``(n_mels, k)`` float32 decibels of the ``k`` whole ``n_fft``-sample frames of
+        ``padded`` (float64 samples; frame ``f`` starts at sample ``f * hop``)."""
+        if padded.size < config.n_fft:
+            return np.zeros((config.n_mels, 0), dtype=np.float32)
+        spectrum = torch.stft(torch.from_numpy(padded), n_fft=config.n_fft, hop_length=self.hop,
+                              win_length=self.window.numel(), window=self.window, center=False,
+                              return_complex=True)
+        power = spectrum.abs().square() / config.n_fft
+        mel = self.bank @ power
+        return (10.0 * torch.log10(torch.clamp(mel, min=config.amin))).numpy().astype(np.float32)
+
+
+def _preemphasis(audio: np.ndarray, coefficient: float, previous: float | None) -> np.ndarray:
+    """``y[n] = x[n] - coefficient * x[n - 1]`` with ``x[-1] = previous``; ``previous=None``
+    (the start of a signal) keeps the first sample as it is."""
+    if coefficient == 0 or audio.size == 0:
+        return audio
+    out = audio.copy()
+    out[1:] -= coefficient * audio[:-1]
+    if previous is not None:
+        out[0] -= coefficient * previous
+    return out
+
+
 def log_mel_spectrogram(samples, config: MelConfig, *, rate_factor: float = 1.0,
                         sample_rate: int | None = None) -> MelSpectrogram:
     """Log-mel spectrogram of mono audio with :func:`torch.stft` (``center=True``).
@@ -409,30 +588,85 @@ def log_mel_spectrogram(samples, config: MelConfig, *, rate_factor: float = 1.0,
                          f"({config.sample_rate} Hz); resample first")
     if not (isinstance(rate_factor, (int, float)) and 0.5 <= rate_factor <= 2.0):
         raise ValueError(f"rate_factor must be a number in [0.5, 2], got {rate_factor}")
-    audio = to_mono(samples).astype(np.float64)
-    sr = config.sample_rate
-    hop = max(1, int(round(config.hop_seconds * sr * rate_factor)))
-    effective = hop / (config.hop_seconds * sr)
-    virtual_rate = sr * effective
-    window_length = min(config.n_fft, max(2, int(round(config.window_seconds * virtual_rate))))
-    if config.preemphasis > 0 and audio.size > 1:
-        audio = np.concatenate([audio[:1], audio[1:] - config.preemphasis * audio[:-1]])
-    signal = torch.from_numpy(audio)
-    if config.window == "hann":
-        window = torch.hann_window(window_length, periodic=False, dtype=torch.float64)
-    else:
-        window = torch.hamming_window(window_length, periodic=False, dtype=torch.float64)
-    spectrum = torch.stft(signal, n_fft=config.n_fft, hop_length=hop, win_length=window_length,
-                          window=window, center=True, pad_mode="constant", return_complex=True)
-    power = spectrum.abs().square() / config.n_fft
-    fmax = None if config.fmax is None else min(config.fmax, virtual_rate / 2.0)
-    bank = torch.from_numpy(mel_filterbank(virtual_rate, config.n_fft, config.n_mels,
-                                           config.fmin, fmax).astype(np.float64))
-    mel = bank @ power
-    features = 10.0 * torch.log10(torch.clamp(mel, min=config.amin))
-    return MelSpectrogram(features=features.numpy().astype(np.float32),
-                          time_base=TimeBase(fps=virtual_rate / hop), hop=hop,
-                          sample_rate=sr, rate_factor=float(effective))
+    audio = _preemphasis(to_mono(samples).astype(np.float64), config.preemphasis, None)
+    analysis = _Analysis.of(config, rate_factor)
+    pad = np.zeros(config.n_fft // 2)
+    features = analysis.frames(np.concatenate([pad, audio, pad]), config)
+    return MelSpectrogram(features=features, time_base=analysis.time_base(config),
+                          hop=analysis.hop, sample_rate=config.sample_rate,
+                          rate_factor=analysis.effective)
+
+
+class LogMelStream:
+    """:func:`log_mel_spectrogram` of audio that arrives in blocks, in bounded memory.
+
+    :meth:`push` takes the next mono samples and returns the frames that are complete; after
+    the last block, :meth:`finish` returns the rest. The frames put together equal
+    ``log_mel_spectrogram(whole, config).features`` (the same STFT frames, to float rounding),
+    whatever the block lengths; the stream keeps less than one window of samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> config = MelConfig(sample_rate=16000, n_mels=40, hop_seconds=0.01, n_fft=512)
+    >>> audio = np.random.default_rng(0).uniform(-1, 1, 16000).astype(np.float32)
+    >>> stream = LogMelStream(config)
+    >>> parts = [stream.push(audio[i:i + 3000]) for i in range(0, 16000, 3000)]
+    >>> frames = np.concatenate(parts + [stream.finish()], axis=1)
+    >>> whole = log_mel_spectrogram(audio, config).features
+    >>> frames.shape == whole.shape, bool(np.abs(frames - whole).max() < 1e-3)
+    (True, True)
+    """
+
+    def __init__(self, config: MelConfig) -> None:
+        if not isinstance(config, MelConfig):
+            raise TypeError(f"config must be a MelConfig, got {type(config).__name__}")
+        self.config = config
+        self._analysis = _Analysis.of(config, 1.0)
+        self._buffer = np.zeros(config.n_fft // 2)  # the left padding of center=True
+        self._previous: float | None = None
+        self.num_samples = 0
+        self.num_frames = 0
+        self._finished = False
+
+    @property
+    def time_base(self) -> TimeBase:
+        """The frames' time base, that of :func:`log_mel_spectrogram`."""
+        return self._analysis.time_base(self.config)
+
+    def push(self, samples) -> np.ndarray:
+        """``(n_mels, k)`` float32 frames completed by ``(n,)`` more samples (``k`` may be 0)."""
+        if self._finished:
+            raise ValueError("the stream is finished; start a new LogMelStream")
+        audio = _check_samples(samples)
+        if audio.ndim != 1:
+            raise ValueError(f"samples must be mono (n,), got shape {audio.shape}")
+        audio = audio.astype(np.float64)
+        emphasised = _preemphasis(audio, self.config.preemphasis, self._previous)
+        if audio.size:
+            self._previous = float(audio[-1])
+        self.num_samples += audio.size
+        self._buffer = np.concatenate([self._buffer, emphasised])
+        return self._emit()
+
+    def finish(self) -> np.ndarray:
+        """The last frames (the right padding of ``center=True``); the stream then ends."""
+        if self._finished:
+            raise ValueError("the stream is finished; start a new LogMelStream")
+        self._buffer = np.concatenate([self._buffer, np.zeros(self.config.n_fft // 2)])
+        frames = self._emit()
+        self._finished = True
+        return frames
+
+    def _emit(self) -> np.ndarray:
+        n_fft, hop = self.config.n_fft, self._analysis.hop
+        count = (self._buffer.size - n_fft) // hop + 1 if self._buffer.size >= n_fft else 0
+        if count == 0:
+            return np.zeros((self.config.n_mels, 0), dtype=np.float32)
+        frames = self._analysis.frames(self._buffer[:(count - 1) * hop + n_fft], self.config)
+        self._buffer = self._buffer[count * hop:]
+        self.num_frames += count
+        return frames
 
 
 def sample_rate_factors(count: int, *, low: float = 7 / 8, high: float = 9 / 8,

@@ -65,7 +65,7 @@ from xml.parsers import expat
 import numpy as np
 
 from .._io import write_atomic, write_text_atomic
-from .audio import read_wav, write_wav
+from .audio import read_audio, write_wav
 
 __all__ = [
     "DEFAULT_CACHE_DIR",
@@ -566,7 +566,7 @@ def _write_piece(folder: Path, piece: MusicPiece) -> dict[str, str]:
 def _read_piece(folder: Path, name: str) -> MusicPiece:
     stem = _safe_name(name)
     meta = json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
-    audio = read_wav(folder / f"{stem}.wav")
+    audio = read_audio(folder / f"{stem}.wav")
     return MusicPiece(
         name=meta["name"], work=meta["work"], instrument=meta["instrument"], audio=audio.samples,
         sample_rate=audio.sample_rate, class_names=tuple(meta["class_names"]),
@@ -1067,7 +1067,7 @@ def read_maps_notes(path) -> np.ndarray:
 
 def _maps_piece(wav: Path, txt: Path, sample_rate: int | None) -> MusicPiece:
     notes = read_maps_notes(txt)
-    audio = read_wav(wav, sample_rate=sample_rate)
+    audio = read_audio(wav, sample_rate=sample_rate)
     stem = wav.stem
     work, instrument = stem.rsplit("_", 1) if "_" in stem else (stem, wav.parent.name)
     work = work.removeprefix("MAPS_MUS-").removeprefix("MAPS_")
@@ -1183,7 +1183,7 @@ def load_idmt_drums(root, *, mixtures_only: bool = True, sample_rate: int | None
         if not xml.is_file():
             raise FileNotFoundError(f"{wav}: no annotation {xml}")
         onsets, classes = read_idmt_annotation(xml)
-        audio = read_wav(wav, sample_rate=sample_rate)
+        audio = read_audio(wav, sample_rate=sample_rate)
         work = wav.stem.split("#")[0]
         instrument = re.sub(r"\d.*$", "", work) or work
         keys = np.asarray([{"HH": 42, "KD": 36, "SD": 38}[DRUM_CLASSES[c]] for c in classes],

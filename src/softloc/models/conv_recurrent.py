@@ -202,6 +202,19 @@ class ConvRecurrentDetector(nn.Module):
         self.input_std.copy_(std)
 
     def forward(self, features: Tensor) -> Tensor:
+        return self.decode(self.encode(features))[0]
+
+    @property
+    def context_frames(self) -> int:
+        """Input frames on each side of a frame that its :meth:`encode` output depends on
+        (``layers * (k_t // 2)``): frames ``[a, b)`` of ``encode(x)`` are exact when ``x``
+        holds ``context_frames`` more on each side (or reaches the start or end of the
+        sequence)."""
+        return len(self._config["channels"]) * (self._config["kernel"][0] // 2)
+
+    def encode(self, features: Tensor) -> Tensor:
+        """The per-frame part: standardisation and convolutions, ``(N, F, T)`` features ->
+        ``(N, T, D)`` LSTM inputs (each frame sees :attr:`context_frames` on each side)."""
         if not isinstance(features, Tensor):
             raise TypeError(f"features must be a torch.Tensor, got {type(features).__name__}")
         f = self._config["in_features"]
@@ -212,17 +225,32 @@ class ConvRecurrentDetector(nn.Module):
         # (N, 1, T, F): frequency last, so pooling over it runs over contiguous memory
         x = self.convolutions(x.transpose(1, 2).unsqueeze(1))  # (N, channels, T, bands)
         n, c, t, b = x.shape
-        x = self.dropout(x.permute(0, 2, 1, 3).reshape(n, t, c * b))  # (N, T, D)
-        x, _ = self.lstm(x)
+        return self.dropout(x.permute(0, 2, 1, 3).reshape(n, t, c * b))  # (N, T, D)
+
+    def decode(self, encoded: Tensor, state: tuple[Tensor, Tensor] | None = None
+               ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """The recurrent part: ``(N, T, D)`` from :meth:`encode` -> logits ``(N, C, T)`` and
+        the LSTM's final ``(h, c)``. Passing that ``state`` back with the next frames continues
+        the sequence (a unidirectional LSTM only), so a long recording can run in pieces.
+
+        Examples
+        --------
+        >>> import torch
+        >>> net = ConvRecurrentDetector(16, 2, channels=(4,), pools=(4,), hidden=8).eval()
+        >>> x = torch.randn(1, 16, 30)
+        >>> first, state = net.decode(net.encode(x)[:, :12])
+        >>> rest, _ = net.decode(net.encode(x)[:, 12:], state)
+        >>> torch.allclose(torch.cat([first, rest], 2), net(x), atol=1e-6)
+        True
+        """
+        if state is not None and self._config["bidirectional"]:
+            raise ValueError("a bidirectional LSTM cannot continue a sequence from a state")
+        x, state = self.lstm(encoded, state)
         if self.fc is not None:
             x = torch.relu(self.fc(self.dropout(x)))
-        return self.output(self.dropout(x)).transpose(1, 2)
+        return self.output(self.dropout(x)).transpose(1, 2), state
 
     def extra_repr(self) -> str:
         params = sum(p.numel() for p in self.parameters())
-        return f"parameters={params:,}, receptive_field_ahead={self._lookahead()} frames"
-
-    def _lookahead(self) -> int | float:
-        if self._config["bidirectional"]:
-            return math.inf
-        return len(self._config["channels"]) * (self._config["kernel"][0] // 2)
+        ahead = math.inf if self._config["bidirectional"] else self.context_frames
+        return f"parameters={params:,}, receptive_field_ahead={ahead} frames"
