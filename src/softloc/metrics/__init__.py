@@ -25,6 +25,9 @@ piano       ``corpus_f_measure(..., tolerance=0.05, decimals=4).file_mean.f1``
 drums       ``corpus_f_measure(..., tolerance=0.05, decimals=4).per_class_file_mean``
 spotting    :func:`mean_average_precision`
 =========== ===================================================================================
+
+In a training or validation loop, :class:`EventFMeasure` (a ``torchmetrics.Metric``, with the
+extra ``softloc[metrics]``) accumulates the event F-measure over batches of frame probabilities.
 """
 
 from .average_precision import (
@@ -53,6 +56,7 @@ __all__ = [
     "AveragedScores",
     "CorpusScores",
     "CorrectEventScores",
+    "EventFMeasure",
     "EventScores",
     "FrameScores",
     "MulticlassScores",
@@ -67,3 +71,12 @@ __all__ = [
     "multiclass_f_measure",
     "percentage_of_correct_events",
 ]
+
+
+def __getattr__(name: str):
+    # EventFMeasure needs the optional torchmetrics: imported on first use only.
+    if name == "EventFMeasure":
+        from .streaming import EventFMeasure
+
+        return EventFMeasure
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
