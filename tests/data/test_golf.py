@@ -172,7 +172,7 @@ def test_cache_round_trip_and_resume(tmp_path, monkeypatch):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(golf, "render_clip", failing)
+    monkeypatch.setattr(golf.dataset, "render_clip", failing)
     with pytest.raises(KeyboardInterrupt):
         generate_golf_dataset(SMALL, seed=5, cache_dir=tmp_path)
     (folder,) = tmp_path.iterdir()
@@ -180,7 +180,7 @@ def test_cache_round_trip_and_resume(tmp_path, monkeypatch):
     assert sorted(manifest["clips"]) == ["clip_00000.npz", "clip_00001.npz"]
 
     counted = []
-    monkeypatch.setattr(golf, "render_clip",
+    monkeypatch.setattr(golf.dataset, "render_clip",
                         lambda *a, **k: counted.append(1) or real(*a, **k))
     resumed = generate_golf_dataset(SMALL, seed=5, cache_dir=tmp_path)
     assert len(counted) == 2  # only the two missing clips

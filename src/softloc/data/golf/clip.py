@@ -1,0 +1,53 @@
+"""One swing clip (:class:`GolfClip`): frames, event frames, frame rate and view, rendered or
+read from GolfDB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .swing import SwingParams, pce_tolerance
+
+if TYPE_CHECKING:
+    from .golfdb import GolfDBAnnotation
+
+
+@dataclass(frozen=True)
+class GolfClip:
+    """One swing: a rendered one, or a GolfDB clip read by :func:`load_golfdb_clip`.
+
+    Attributes
+    ----------
+    frames:
+        ``(T, H, W, 3)`` uint8 RGB.
+    events:
+        ``(8,)`` int64 frame indices of :data:`GOLF_EVENTS` (strictly increasing for rendered
+        clips; as annotated for GolfDB's).
+    fps:
+        Frames per second of swing time (rendered); the video's frame rate (GolfDB).
+    view:
+        One of :data:`GOLF_VIEWS`; GolfDB clips may also be ``'other'``.
+    params:
+        The rendered clip's :class:`SwingParams`; ``None`` for a clip read from disk.
+    annotation:
+        The :class:`GolfDBAnnotation` of a clip read from disk; ``None`` for a rendered one.
+    """
+
+    frames: np.ndarray
+    events: np.ndarray
+    fps: float
+    view: str
+    params: SwingParams | None = field(default=None, repr=False)
+    annotation: GolfDBAnnotation | None = field(default=None, repr=False)
+
+    @property
+    def golfdb_events(self) -> np.ndarray:
+        """GolfDB's 10-entry layout ``[clip start, 8 events, clip end]`` (frame indices)."""
+        return np.concatenate([[0], self.events, [len(self.frames) - 1]]).astype(np.int64)
+
+    @property
+    def tolerance(self) -> int:
+        """PCE tolerance of this clip, frames (:func:`pce_tolerance`)."""
+        return pce_tolerance(self.events)
