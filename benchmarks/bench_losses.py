@@ -8,6 +8,9 @@ forward + backward, float32, on this machine's CPU threads:
   through every step, columns taken with ``unbind``, loss ``-log(P(c) + 1e-9)``;
 * ``counting_loss`` and ``softloc_loss`` against ``binary_cross_entropy_with_logits`` on the same
   logits;
+* ``soft_localization_loss`` (one smoothing forward, one backward: the adjoint of the symmetric
+  Gaussian is itself) against autograd through the FFT smoothing (``sll_autograd``: the
+  formulation softloc used before, ``sum_t (Phi * (p - y))_t^2`` built from ``gaussian_smooth``);
 * the extra memory of one forward + backward (peak resident memory of a fresh process, sampled
   every 0.5 ms, minus its resident memory just before), against the size of the logits; the
   gradient tensor the backward returns is part of it.
@@ -33,7 +36,8 @@ import torch
 import torch.nn.functional as F
 
 from _tables import write_tables
-from softloc.losses import counting_loss, kernel_available, softloc_loss
+from softloc.losses import counting_loss, kernel_available, soft_localization_loss, softloc_loss
+from softloc.losses.smoothing import gaussian_smooth
 
 SCENARIOS = {"sparse": 1, "dense": 38}
 SOFTNESS = 20.0  # frames (100 ms at 200 fps, the paper's piano setting)
@@ -67,6 +71,9 @@ def methods(logits, target, counts):
         "reference": lambda x: reference_counting_loss(x, counts),
         "bce": lambda x: F.binary_cross_entropy_with_logits(x, target),
         "softloc": lambda x: softloc_loss(x, target, softness=SOFTNESS, alpha=0.5),
+        "sll": lambda x: soft_localization_loss(x, target, softness=SOFTNESS),
+        "sll_autograd": lambda x: gaussian_smooth(torch.sigmoid(x) - target, SOFTNESS)
+        .square().sum(dim=-1).mean(),
     }
 
 
@@ -163,7 +170,7 @@ def main(argv=None) -> None:
                 logits, target, counts = make_batch(rows, length, scenario)
                 fns = methods(logits, target, counts)
                 row = {"T": length, "N": rows, "counts": f"0..{SCENARIOS[scenario]}"}
-                fast = {name: fns[name] for name in ("counting", "bce", "softloc")}
+                fast = {name: fns[name] for name in ("counting", "bce", "softloc", "sll", "sll_autograd")}
                 row.update({f"{k}_ms": v for k, v in time_methods(fast, logits, args.repeats).items()})
                 bins = int(counts.max()) + 2
                 if reference_bytes(rows, length, bins) <= args.max_reference_gb * 1e9:
@@ -182,13 +189,17 @@ def main(argv=None) -> None:
                 row["speedup_vs_reference"] = row["reference_ms"] / row["counting_ms_paired"]
                 row["counting_vs_bce"] = row["counting_ms"] / row["bce_ms"]
                 row["softloc_vs_bce"] = row["softloc_ms"] / row["bce_ms"]
+                row["sll_vs_bce"] = row["sll_ms"] / row["bce_ms"]
+                row["sll_speedup_vs_autograd"] = row["sll_autograd_ms"] / row["sll_ms"]
                 row["counting_memory_vs_logits"] = row["counting_MB"] / row["logits_MB"]
                 rows_out.append(row)
                 print(
                     f"T={length:>5} N={rows:>4} counts {row['counts']:>5}: "
                     f"counting {row['counting_ms']:8.1f} ms | reference {row['reference_ms']:8.1f} ms "
                     f"(x{row['speedup_vs_reference']:5.1f} faster) | BCE {row['bce_ms']:7.1f} ms "
-                    f"(counting x{row['counting_vs_bce']:4.2f}, softloc x{row['softloc_vs_bce']:4.2f}) | "
+                    f"(counting x{row['counting_vs_bce']:4.2f}, softloc x{row['softloc_vs_bce']:4.2f}, "
+                    f"SLL x{row['sll_vs_bce']:4.2f}: x{row['sll_speedup_vs_autograd']:4.2f} faster "
+                    f"than autograd) | "
                     f"extra memory {row['counting_MB']:7.1f} MB = x{row['counting_memory_vs_logits']:4.2f}"
                     f" logits (reference {row['reference_MB']:8.1f} MB)",
                     flush=True,

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from softloc.losses import SoftLocalizationLoss, soft_localization_loss
+from softloc.losses.smoothing import gaussian_smooth
 
 from loss_references import REDUCTIONS, np_kernel, np_same, np_sigmoid, padded_batch, zero_inputs
 from loss_references import random_case as _random_case
@@ -211,6 +212,40 @@ def test_gradcheck_float64():
     assert torch.autograd.gradcheck(
         lambda x: soft_localization_loss(x, target, softness=softness, reduction="sum"), (logits,)
     )
+
+
+def test_gradcheck_kernel_wider_than_the_sequence_with_padding():
+    logits, target = random_case(11, n=3, c=2, t=7)
+    logits.requires_grad_(True)
+    mask = torch.ones(3, 7, dtype=torch.bool)
+    mask[0, 3:] = False
+    mask[2, 5:] = False
+    assert torch.autograd.gradcheck(
+        lambda x: soft_localization_loss(x, target * mask[:, None], softness=torch.tensor(
+            [4.0, 0.7], dtype=torch.float64), mask=mask, reduction="none"), (logits,))
+
+
+def test_second_derivatives_equal_those_of_autograd_through_the_smoothing():
+    logits, target = random_case(12, n=2, c=2, t=12)
+    mask = torch.ones(2, 12, dtype=torch.bool)
+    mask[1, 8:] = False
+    target = target * mask[:, None]
+    direction = torch.randn(logits.shape, dtype=torch.float64, generator=torch.Generator()
+                            .manual_seed(0))
+
+    def reference(x):
+        valid = mask[:, None].to(x.dtype)
+        smoothed = gaussian_smooth((torch.sigmoid(x) - target) * valid, 2.0) * valid
+        return smoothed.square().sum()
+
+    hessian_vector = []
+    for loss_of in (lambda x: soft_localization_loss(x, target, softness=2.0, mask=mask,
+                                                     reduction="sum"), reference):
+        x = logits.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss_of(x), x, create_graph=True)
+        (hv,) = torch.autograd.grad((grad * direction).sum(), x)
+        hessian_vector.append(hv)
+    torch.testing.assert_close(hessian_vector[0], hessian_vector[1], rtol=1e-10, atol=1e-12)
 
 
 def test_gradient_matches_numpy_analytic():

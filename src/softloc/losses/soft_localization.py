@@ -20,11 +20,42 @@ from .smoothing import DEFAULT_TRUNCATE, check_softness, gaussian_smooth
 __all__ = ["soft_localization_loss", "SoftLocalizationLoss"]
 
 
+class _SmoothedEnergy(torch.autograd.Function):
+    """``sum_t m_t ((Phi * d)_t)^2`` per row, with one smoothing forward and one backward.
+
+    ``Phi`` is symmetric and both the input and the output are restricted to ``[0, T)``, so the
+    adjoint of the smoothing is the smoothing itself: ``d/dd = 2 Phi * (m (Phi * d))``. Autograd
+    through the FFT would instead differentiate the transforms (and keep their spectra). Under
+    ``create_graph=True`` the backward recomputes the forward smoothing with autograd, so second
+    derivatives are exact too. ``softness`` is not differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, difference: Tensor, softness, truncate: float, valid: Tensor | None) -> Tensor:
+        smoothed = gaussian_smooth(difference, softness, truncate=truncate)
+        if valid is not None:
+            smoothed = smoothed * valid
+        ctx.save_for_backward(difference, smoothed, valid)
+        ctx.softness, ctx.truncate = softness, truncate
+        return smoothed.square().sum(dim=-1)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        difference, smoothed, valid = ctx.saved_tensors
+        if torch.is_grad_enabled():  # a differentiable backward: rebuild the forward's graph
+            smoothed = gaussian_smooth(difference, ctx.softness, truncate=ctx.truncate)
+            if valid is not None:
+                smoothed = smoothed * valid
+        grad = gaussian_smooth(smoothed, ctx.softness, truncate=ctx.truncate)
+        return 2.0 * grad_output[..., None] * grad, None, None, None
+
+
 def _per_sequence(batch: Batch, softness: float | Tensor, truncate: float) -> Tensor:
     """L_SLL for each (sequence, class): ``(N, C)``."""
     difference = batch.masked(torch.sigmoid(batch.input) - batch.target)
-    smoothed = gaussian_smooth(difference, softness, truncate=truncate)
-    return batch.masked(smoothed.square()).sum(dim=-1)
+    if isinstance(softness, Tensor):
+        softness = softness.detach()
+    return _SmoothedEnergy.apply(difference, softness, truncate, batch.valid())
 
 
 def soft_localization_loss(
