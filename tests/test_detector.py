@@ -23,6 +23,8 @@ from softloc.detector import (
     VideoDetector,
     detect_events,
     load_detector,
+    load_pretrained,
+    pretrained_path,
     save_detector,
 )
 from softloc.experiments import EXPERIMENTS
@@ -167,6 +169,22 @@ def test_train_then_detect_from_the_command_line(tmp_path, capsys, tiny_drum_tra
     assert all(r["file"] == str(wav) for r in rows)
 
 
+def test_shipped_detectors_load_offline_and_run_without_a_checkpoint(tmp_path, capsys, config):
+    detector = load_pretrained("drums")
+    assert detector.experiment == "drums" and pretrained_path("drums").stat().st_size < 5e6
+    assert detector.training["test_scores"]["f1"] > 0.5
+    piece = exp.split_pieces(config).test[0]
+    take = tmp_path / "take.flac"
+    soundfile.write(take, piece.audio, piece.sample_rate)
+    assert main(["detect", "--pretrained", "drums", str(take), "--out", "-"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "file,time,class,score" and len(lines) > 1
+    with pytest.raises(ValueError, match="name must be one of"):
+        load_pretrained("guitar")
+    with pytest.raises(SystemExit):
+        main(["detect", "--pretrained", "drums", "--model", str(take), str(take)])
+
+
 def test_detect_command_skips_bad_inputs_and_keeps_the_others(tmp_path, capsys, checkpoint,
                                                               config):
     """A silent, a corrupt and a missing file among good ones: each is reported, the good
@@ -192,7 +210,7 @@ def test_detect_command_skips_bad_inputs_and_keeps_the_others(tmp_path, capsys, 
     assert main(["detect", str(checkpoint), str(silent), "--out", str(table)]) == 1
     assert not table.exists()  # nothing to write
     with pytest.raises(SystemExit) as error:
-        main(["detect", str(silent), str(silent), "--out", str(table)])
+        main(["detect", "--model", str(silent), str(silent), "--out", str(table)])
     assert error.value.code == 2
     assert "not a softloc detector checkpoint" in capsys.readouterr().err
 

@@ -663,6 +663,8 @@ def _train_music(args: argparse.Namespace, config, state: Path) -> tuple[object,
     trained = train_music_model(config, loss=args.loss, noise_level=args.noise, seed=args.seed,
                                 progress=not args.quiet, checkpoint_path=state)
     row = evaluate_music_model(trained, split_pieces(config).test, config)
+    trained.info["test_scores"] = {key: row[key] for key in (
+        "f1", "precision", "recall", "f1_no_offset", "count_ratio", "test_pieces")}
     return trained, (
         f"{args.experiment}: loss {args.loss}, noise {args.noise:g} s, "
         f"{config.iterations} steps; threshold {trained.decoder.threshold:g}, offset "
@@ -681,6 +683,8 @@ def _train_golf(args: argparse.Namespace, config, state: Path) -> tuple[object, 
     trained = train_golf_model(config, loss=args.loss, noise_level=args.noise, seed=args.seed,
                                fold=fold, progress=not args.quiet, checkpoint_path=state)
     row = evaluate_golf_model(trained, held_out_clips(config, fold))
+    trained.info["test_scores"] = {key: row[key] for key in (
+        "pce", "pce_exact", "median_abs_error", "test_clips")}
     return trained, (
         f"golf: loss {args.loss}, noise {args.noise:g} frames, {config.iterations} steps, "
         f"fold {fold} held out\n"
@@ -690,12 +694,16 @@ def _train_golf(args: argparse.Namespace, config, state: Path) -> tuple[object, 
 
 
 def _add_detect(commands: argparse._SubParsersAction) -> None:
+    from .detector import PRETRAINED
+
     detect = commands.add_parser(
         "detect",
         help="detect events in audio or video files with a checkpoint from 'softloc train'",
         description=(
-            "Apply a detector checkpoint and write a CSV table (to standard output by "
-            "default).\n"
+            "Apply a detector and write a CSV table (to standard output by default). "
+            "Without --model the piano-onset detector shipped with softloc is used "
+            "(--pretrained drums: the drum one); --model takes a checkpoint of 'softloc train "
+            "... --save' (the older form 'softloc detect MODEL.pt INPUT ...' still works).\n"
             "piano and drums detectors take audio files: WAV, FLAC, OGG (Vorbis, Opus), MP3 "
             "or any other format libsndfile reads, any sample rate, mono or multichannel "
             "(mixed down and resampled to the model's rate), processed in pieces with bounded "
@@ -714,11 +722,14 @@ def _add_detect(commands: argparse._SubParsersAction) -> None:
         ),
         formatter_class=_HelpFormatter,
     )
-    detect.add_argument("checkpoint", type=Path, metavar="MODEL",
-                        help="detector checkpoint written by 'softloc train ... --save'")
     detect.add_argument("inputs", type=Path, nargs="+", metavar="INPUT",
                         help="audio files (piano, drums), or video files or folders of frames "
                         "(golf)")
+    which = detect.add_mutually_exclusive_group()
+    which.add_argument("--model", type=Path, default=None, metavar="MODEL",
+                       help="detector checkpoint written by 'softloc train ... --save'")
+    which.add_argument("--pretrained", choices=PRETRAINED, default=None,
+                       help="a detector shipped with softloc (default: piano, when no --model)")
     detect.add_argument("--out", default="-", metavar="CSV",
                         help="table to write ('-': standard output): columns "
                         "file,time,class,score (piano, drums) or file,event,frame,time,score "
@@ -741,12 +752,23 @@ def _detect(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import csv
 
     from ._io import write_atomic
-    from .detector import DetectedEvents, DetectedVideoEvents, VideoDetector, load_detector
+    from .detector import (
+        DetectedEvents,
+        DetectedVideoEvents,
+        VideoDetector,
+        load_detector,
+        load_pretrained,
+    )
 
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         parser.error(f"--threshold must lie in [0, 1], got {args.threshold}")
+    if args.model is None and args.pretrained is None and args.inputs[0].suffix == ".pt":
+        args.model, args.inputs = args.inputs[0], args.inputs[1:]  # softloc detect MODEL.pt ...
+        if not args.inputs:
+            parser.error("no INPUT to detect events in")
     try:
-        detector = load_detector(args.checkpoint)
+        detector = (load_detector(args.model) if args.model is not None
+                    else load_pretrained(args.pretrained or "piano"))
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
     video = isinstance(detector, VideoDetector)

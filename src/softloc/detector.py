@@ -71,8 +71,11 @@ __all__ = [
     "DetectedVideoEvents",
     "Detector",
     "VideoDetector",
+    "PRETRAINED",
     "detect_events",
     "load_detector",
+    "load_pretrained",
+    "pretrained_path",
     "save_detector",
 ]
 
@@ -84,6 +87,10 @@ AUDIO_EXPERIMENTS = ("piano", "drums")
 VIDEO_EXPERIMENTS = ("golf",)
 #: The heads of a video detector's decoder: softmax over the events and "no event", or sigmoid.
 _VIDEO_HEADS = ("softmax", "sigmoid")
+#: The detectors shipped with the package (``softloc/models/pretrained/NAME.pt``), each made by
+#: ``softloc train NAME --loss softloc --seed 0 --save NAME.pt`` (the experiment's default
+#: configuration); their measured scores are in the checkpoint's ``training`` metadata.
+PRETRAINED = ("piano", "drums")
 #: Audio whose peak magnitude is below this is refused as silent.
 SILENCE = 1e-6
 
@@ -583,6 +590,33 @@ def load_detector(path, *, experiment: str | None = None) -> Detector | VideoDet
                          f"{error})") from None
     detector.model.eval()
     return detector
+
+
+def pretrained_path(name: str) -> Path:
+    """Where the shipped detector ``name`` (one of :data:`PRETRAINED`) lies in the package."""
+    if name not in PRETRAINED:
+        raise ValueError(f"name must be one of {PRETRAINED}, got {name!r}")
+    from importlib.resources import files
+
+    return Path(str(files("softloc.models") / "pretrained" / f"{name}.pt"))
+
+
+def load_pretrained(name: str) -> Detector:
+    """The detector shipped with the package for ``name`` (``'piano'`` or ``'drums'``), read
+    offline from the package data (no download).
+
+    Examples
+    --------
+    >>> detector = load_pretrained("drums")
+    >>> detector.experiment, detector.class_names
+    ('drums', ('HH', 'KD', 'SD'))
+    """
+    path = pretrained_path(name)
+    if not path.is_file():
+        raise FileNotFoundError(f"this installation of softloc has no shipped {name!r} detector "
+                                f"at {path}; train one with `softloc train {name} --save "
+                                f"{name}.pt` and pass it with --model")
+    return load_detector(path, experiment=name)
 
 
 def _model(spec: dict, model_type: type):
