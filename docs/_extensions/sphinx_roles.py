@@ -48,9 +48,7 @@ def rst_tables_to_markdown(text: str) -> str:
             line = lines[i]
             if BORDER.match(line):
                 borders += 1
-                if borders == 2 and i + 1 < len(lines) and lines[i + 1].strip() and any(
-                        BORDER.match(later) for later in lines[i + 1:]) and len(rows) == 1 and \
-                        _header_follows(lines, i):
+                if borders == 2 and len(rows) == 1 and _header_follows(lines, i):
                     header, rows = rows[0], []
                 elif borders == 2:
                     i += 1
