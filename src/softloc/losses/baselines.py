@@ -105,6 +105,27 @@ def stepwise_ce_loss(
 ) -> Tensor:
     """Stepwise binary cross-entropy L_CE (Eq. 2), summed over valid steps.
 
+    ``-sum_t [w y_t log p_t + (1 - y_t) log(1 - p_t)]`` with ``p = sigmoid(input)`` and ``w`` the
+    ``pos_weight``.
+
+    Parameters
+    ----------
+    input:
+        Logits ``(N, C, T)`` or ``(N, T)``.
+    target:
+        Event counts per frame, same shape; a frame with a count >= 1 is a positive frame.
+    mask:
+        Optional boolean ``(N, T)``, True on valid steps.
+    pos_weight:
+        Weight of the positive term: a float or a ``(C,)`` tensor, > 0 (``None``: 1).
+    reduction:
+        ``'none'`` -> ``(N, C)`` (``(N,)`` for 2-D input), ``'mean'`` or ``'sum'`` over those.
+
+    Returns
+    -------
+    Tensor
+        The loss in nats, summed over the valid steps of each (sequence, class).
+
     Examples
     --------
     >>> target = torch.tensor([[0., 1., 0.]])
@@ -128,11 +149,43 @@ def label_smoothing_ce_loss(
 ) -> Tensor:
     """Label smoothing + cross-entropy L_LS|CE (Eq. 6): L_CE against ``Phi * y``.
 
+    Parameters
+    ----------
+    input:
+        Logits ``(N, C, T)`` or ``(N, T)``.
+    target:
+        Event counts per frame, same shape; a frame with a count >= 1 is a positive frame.
+    softness:
+        s_M, the Gaussian standard deviation of ``Phi`` in frames: a float or a ``(C,)`` tensor.
+    mask:
+        Optional boolean ``(N, T)``, True on valid steps.
+    pos_weight:
+        Weight of the positive term: a float or a ``(C,)`` tensor, > 0 (``None``: 1).
+    kernel_norm:
+        ``'sum'``: ``Phi`` sums to 1 (Eq. 6); ``'max'``: the smoothed labels peak at 1.
+    reduction:
+        ``'none'`` -> ``(N, C)`` (``(N,)`` for 2-D input), ``'mean'`` or ``'sum'`` over those.
+
+    truncate:
+        Kernel radius in standard deviations.
+    Returns
+    -------
+    Tensor
+        The loss in nats, summed over the valid steps of each (sequence, class).
+
     Examples
     --------
+    The loss is least where the prediction equals the smoothed labels (it is then their
+    entropy); p = 0.5 everywhere costs ``T log 2``:
+
+    >>> import torch
+    >>> from softloc.losses import gaussian_smooth
     >>> target = torch.zeros(1, 30); target[0, 15] = 1
-    >>> bool(label_smoothing_ce_loss(torch.zeros(1, 30), target, softness=2.0) > 0)
-    True
+    >>> best = torch.logit(gaussian_smooth(target, 2.0).clamp(1e-6, 1 - 1e-6))  # p = Phi * y
+    >>> round(float(label_smoothing_ce_loss(best, target, softness=2.0)), 3)
+    3.037
+    >>> round(float(label_smoothing_ce_loss(torch.zeros(1, 30), target, softness=2.0)), 3)
+    20.794
     """
     batch = prepare(input, target, mask, reduction)
     smoothed = _smoothed_target(batch, softness, kernel_norm, truncate)
@@ -151,11 +204,42 @@ def label_smoothing_se_loss(
 ) -> Tensor:
     """Label smoothing + squared error L_LS|SE (Eq. 7): ``sum_t (p_t - (Phi * y)_t) ** 2``.
 
+    Bounded (at most 1 per step), unlike L_CE: the alternative the paper proposes for heavy
+    label noise.
+
+    Parameters
+    ----------
+    input:
+        Logits ``(N, C, T)`` or ``(N, T)``.
+    target:
+        Event counts per frame, same shape; a frame with a count >= 1 is a positive frame.
+    softness:
+        s_M, the Gaussian standard deviation of ``Phi`` in frames: a float or a ``(C,)`` tensor.
+    mask:
+        Optional boolean ``(N, T)``, True on valid steps.
+    kernel_norm:
+        ``'sum'``: ``Phi`` sums to 1 (Eq. 6); ``'max'``: the smoothed labels peak at 1.
+    reduction:
+        ``'none'`` -> ``(N, C)`` (``(N,)`` for 2-D input), ``'mean'`` or ``'sum'`` over those.
+
+    truncate:
+        Kernel radius in standard deviations.
+    Returns
+    -------
+    Tensor
+        The loss (squared probabilities: unitless), summed over the valid steps of each
+        (sequence, class).
+
     Examples
     --------
+    Predicting no event at all (p = 0) costs ``sum_t Phi(t) ** 2 = 1 / (2 sqrt(pi) s_M)``:
+
+    >>> import math, torch
     >>> target = torch.zeros(1, 30); target[0, 15] = 1
-    >>> float(label_smoothing_se_loss(torch.full((1, 30), -50.), target, softness=2.0)) < 0.2
-    True
+    >>> silent = torch.full((1, 30), -50.0)
+    >>> loss = label_smoothing_se_loss(silent, target, softness=2.0)
+    >>> round(float(loss), 3), round(1 / (2 * math.sqrt(math.pi) * 2.0), 3)
+    (0.141, 0.141)
     """
     batch = prepare(input, target, mask, reduction)
     smoothed = _smoothed_target(batch, softness, kernel_norm, truncate)
@@ -172,6 +256,27 @@ def bootstrap_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Soft bootstrapping (Reed et al. 2014) per frame, ``beta`` in [0, 1] (1 gives L_CE).
+
+    ``-sum_t [(b y_t + (1 - b) p_t) log p_t + (b (1 - y_t) + (1 - b)(1 - p_t)) log(1 - p_t)]``
+    with ``b = beta``; the prediction inside the target is not detached.
+
+    Parameters
+    ----------
+    input:
+        Logits ``(N, C, T)`` or ``(N, T)``.
+    target:
+        Event counts per frame, same shape; a frame with a count >= 1 is a positive frame.
+    beta:
+        Weight of the labels in the soft target, in [0, 1].
+    mask:
+        Optional boolean ``(N, T)``, True on valid steps.
+    reduction:
+        ``'none'`` -> ``(N, C)`` (``(N,)`` for 2-D input), ``'mean'`` or ``'sum'`` over those.
+
+    Returns
+    -------
+    Tensor
+        The loss in nats, summed over the valid steps of each (sequence, class).
 
     Examples
     --------
@@ -222,6 +327,26 @@ def extended_target_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """L_CE against targets extended to ``width`` frames from each event (target smearing).
+
+    Parameters
+    ----------
+    input:
+        Logits ``(N, C, T)`` or ``(N, T)``.
+    target:
+        Event counts per frame, same shape; a frame with a count >= 1 is a positive frame.
+    width:
+        Frames each positive frame is widened to, starting at it (see :func:`extend_targets`).
+    mask:
+        Optional boolean ``(N, T)``, True on valid steps.
+    pos_weight:
+        Weight of the positive term: a float or a ``(C,)`` tensor, > 0 (``None``: 1).
+    reduction:
+        ``'none'`` -> ``(N, C)`` (``(N,)`` for 2-D input), ``'mean'`` or ``'sum'`` over those.
+
+    Returns
+    -------
+    Tensor
+        The loss in nats, summed over the valid steps of each (sequence, class).
 
     Examples
     --------
@@ -341,7 +466,27 @@ def no_event_softmax_ce_loss(
 
 
 class StepwiseCELoss(nn.Module):
-    """Module form of :func:`stepwise_ce_loss`."""
+    """Module form of :func:`stepwise_ce_loss` (L_CE, Eq. 2).
+
+    ``forward(input, target, mask=None)`` takes logits ``(N, C, T)`` or ``(N, T)``, event counts
+    of the same shape and an optional boolean mask ``(N, T)``.
+
+    Parameters
+    ----------
+    pos_weight:
+        Weight of the positive term: a float or a ``(C,)`` tensor, > 0 (``None``: 1).
+    reduction:
+        ``'none'`` -> ``(N, C)``, ``'mean'`` or ``'sum'``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> criterion = StepwiseCELoss(pos_weight=2.0, reduction="none")
+    >>> target = torch.zeros(2, 1, 20); target[:, 0, 8] = 1
+    >>> criterion(torch.zeros(2, 1, 20), target)  # 19 log 2 + 2 log 2 per sequence
+    tensor([[14.5561],
+            [14.5561]])
+    """
 
     def __init__(self, pos_weight: float | Tensor | None = None, reduction: str = "mean") -> None:
         super().__init__()
@@ -354,7 +499,34 @@ class StepwiseCELoss(nn.Module):
 
 
 class LabelSmoothingCELoss(nn.Module):
-    """Module form of :func:`label_smoothing_ce_loss`."""
+    """Module form of :func:`label_smoothing_ce_loss` (L_LS|CE, Eq. 6).
+
+    ``forward(input, target, mask=None)`` takes logits ``(N, C, T)`` or ``(N, T)``, event counts
+    of the same shape and an optional boolean mask ``(N, T)``.
+
+    Parameters
+    ----------
+    softness:
+        s_M, the Gaussian standard deviation of ``Phi`` in frames: a float or a ``(C,)`` tensor.
+    pos_weight:
+        Weight of the positive term: a float or a ``(C,)`` tensor, > 0 (``None``: 1).
+    kernel_norm:
+        ``'sum'`` (Eq. 6) or ``'max'`` (smoothed labels peak at 1).
+    reduction:
+        ``'none'`` -> ``(N, C)``, ``'mean'`` or ``'sum'``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> criterion = LabelSmoothingCELoss(softness=torch.tensor([1.0, 4.0]))  # one per class
+    >>> target = torch.zeros(3, 2, 40); target[:, :, 20] = 1
+    >>> logits = torch.randn(3, 2, 40)
+    >>> expected = label_smoothing_ce_loss(logits, target, softness=torch.tensor([1.0, 4.0]))
+    >>> torch.allclose(criterion(logits, target), expected)
+    True
+    >>> round(float(criterion(torch.zeros(3, 2, 40), target)), 3)  # p = 0.5: T log 2
+    27.726
+    """
 
     def __init__(self, softness: float | Tensor, pos_weight: float | Tensor | None = None,
                  kernel_norm: str = "sum", reduction: str = "mean") -> None:
@@ -370,7 +542,33 @@ class LabelSmoothingCELoss(nn.Module):
 
 
 class LabelSmoothingSELoss(nn.Module):
-    """Module form of :func:`label_smoothing_se_loss`."""
+    """Module form of :func:`label_smoothing_se_loss` (L_LS|SE, Eq. 7).
+
+    ``forward(input, target, mask=None)`` takes logits ``(N, C, T)`` or ``(N, T)``, event counts
+    of the same shape and an optional boolean mask ``(N, T)``.
+
+    Parameters
+    ----------
+    softness:
+        s_M, the Gaussian standard deviation of ``Phi`` in frames: a float or a ``(C,)`` tensor.
+    kernel_norm:
+        ``'sum'`` (Eq. 7 with the unit-sum ``Phi``) or ``'max'`` (smoothed labels peak at 1).
+    reduction:
+        ``'none'`` -> ``(N, C)``, ``'mean'`` or ``'sum'``.
+
+    Examples
+    --------
+    A sharp, on-time prediction still pays for the smoothed labels' spread; with
+    ``kernel_norm='max'`` a smoothed label is 1 on the event and 0.88 one frame away:
+
+    >>> import torch
+    >>> target = torch.zeros(2, 1, 20); target[:, 0, 8] = 1
+    >>> sharp = torch.full((2, 1, 20), -30.0); sharp[:, 0, 8] = 30.0
+    >>> round(float(LabelSmoothingSELoss(softness=2.0)(sharp, target)), 3)
+    0.742
+    >>> round(float(LabelSmoothingSELoss(softness=2.0, kernel_norm="max")(sharp, target)), 3)
+    2.545
+    """
 
     def __init__(self, softness: float | Tensor, kernel_norm: str = "sum",
                  reduction: str = "mean") -> None:
@@ -384,7 +582,31 @@ class LabelSmoothingSELoss(nn.Module):
 
 
 class BootstrapLoss(nn.Module):
-    """Module form of :func:`bootstrap_loss`."""
+    """Module form of :func:`bootstrap_loss` (soft bootstrapping, Reed et al. 2014).
+
+    ``forward(input, target, mask=None)`` takes logits ``(N, C, T)`` or ``(N, T)``, event counts
+    of the same shape and an optional boolean mask ``(N, T)``.
+
+    Parameters
+    ----------
+    beta:
+        Weight of the labels in the soft target, in [0, 1] (1: L_CE).
+    reduction:
+        ``'none'`` -> ``(N, C)``, ``'mean'`` or ``'sum'``.
+
+    Examples
+    --------
+    A confident prediction that agrees with the labels costs almost nothing; p = 0.5 costs
+    ``log 2`` per frame whatever ``beta``:
+
+    >>> import torch
+    >>> target = torch.zeros(2, 1, 20); target[:, 0, 8] = 1
+    >>> sure = torch.full((2, 1, 20), -30.0); sure[:, 0, 8] = 30.0
+    >>> float(BootstrapLoss()(sure, target)) < 1e-10
+    True
+    >>> round(float(BootstrapLoss(beta=0.8)(torch.zeros(2, 1, 20), target)), 3)  # 20 log 2
+    13.863
+    """
 
     def __init__(self, beta: float = 0.95, reduction: str = "mean") -> None:
         super().__init__()
@@ -396,7 +618,31 @@ class BootstrapLoss(nn.Module):
 
 
 class ExtendedTargetLoss(nn.Module):
-    """Module form of :func:`extended_target_loss`."""
+    """Module form of :func:`extended_target_loss` (target smearing).
+
+    ``forward(input, target, mask=None)`` takes logits ``(N, C, T)`` or ``(N, T)``, event counts
+    of the same shape and an optional boolean mask ``(N, T)``.
+
+    Parameters
+    ----------
+    width:
+        Frames each event is widened to, starting at it (int >= 1).
+    pos_weight:
+        Weight of the positive term: a float or a ``(C,)`` tensor, > 0 (``None``: 1).
+    reduction:
+        ``'none'`` -> ``(N, C)``, ``'mean'`` or ``'sum'``.
+
+    Examples
+    --------
+    With ``width=3`` a prediction sure of the event frame alone misses the two frames after it
+    (30 nats each at logit -30):
+
+    >>> import torch
+    >>> target = torch.zeros(2, 1, 20); target[:, 0, 8] = 1
+    >>> sharp = torch.full((2, 1, 20), -30.0); sharp[:, 0, 8] = 30.0
+    >>> round(float(ExtendedTargetLoss(width=3)(sharp, target)), 3)
+    60.0
+    """
 
     def __init__(self, width: int, pos_weight: float | Tensor | None = None,
                  reduction: str = "mean") -> None:
@@ -411,7 +657,30 @@ class ExtendedTargetLoss(nn.Module):
 
 
 class NoEventSoftmaxCELoss(nn.Module):
-    """Module form of :func:`no_event_softmax_ce_loss`."""
+    """Module form of :func:`no_event_softmax_ce_loss` (the golf experiment's L_CE).
+
+    ``forward(input, target, mask=None)`` takes logits ``(N, C + 1, T)`` (the last channel "no
+    event"), event counts ``(N, C, T)`` and an optional boolean mask ``(N, T)``.
+
+    Parameters
+    ----------
+    class_weights:
+        One weight > 0 per class, ``(C + 1,)``, the no-event class last (``None``: all 1).
+    reduction:
+        ``'none'`` -> ``(N,)``, ``'mean'`` or ``'sum'``.
+
+    Examples
+    --------
+    SwingNet's weights on 8 golf events; uniform logits over 10 frames with one event cost
+    ``log 9 / 8 + 9 log 9 / 35``:
+
+    >>> import math, torch
+    >>> criterion = NoEventSoftmaxCELoss(class_weights=[1 / 8] * 8 + [1 / 35])
+    >>> target = torch.zeros(2, 8, 10); target[:, 2, 4] = 1
+    >>> loss = criterion(torch.zeros(2, 9, 10), target)
+    >>> round(float(loss), 4), round(math.log(9) / 8 + 9 * math.log(9) / 35, 4)
+    (0.8397, 0.8397)
+    """
 
     def __init__(self, class_weights: Tensor | Sequence[float] | None = None,
                  reduction: str = "mean") -> None:
