@@ -275,6 +275,21 @@ class FramingReport:
         frames of ``max(k - 1, 0)`` for ``k`` events in the frame, whatever the policy.
     num_merged:
         Events removed by ``collisions='merge'`` (equal to ``num_collisions`` then, else 0).
+
+    Examples
+    --------
+    Two events on frame 1 (a collision, counted) and one past the last frame (dropped):
+
+    >>> from softloc.events import TimeBase, events_to_frames
+    >>> out = events_to_frames([[0.1, 0.12, 0.5], [0.9]], time_base=TimeBase(fps=10.0),
+    ...                        num_frames=6, outside="drop")
+    >>> report = out.report
+    >>> report.num_events, report.num_collisions, report.num_outside, report.num_placed
+    (4, 1, 1, 3)
+    >>> FramingReport.total([report, report]).num_lost
+    2
+    >>> report.to_dict()["num_lost"]
+    1
     """
 
     num_events: int
@@ -310,7 +325,18 @@ class FramingReport:
 class FrameLabels:
     """Frame labels of one sequence and the report of how they were made.
 
-    ``labels`` is a numpy array ``(C, T)`` of event counts per frame.
+    ``labels`` is a numpy array ``(C, T)`` of event counts per frame; ``report`` is the
+    :class:`FramingReport` of the events placed. :func:`events_to_frames` returns one.
+
+    Examples
+    --------
+    >>> from softloc.events import TimeBase, events_to_frames
+    >>> out = events_to_frames([[0.1, 0.12, 0.5], []], time_base=TimeBase(fps=10.0),
+    ...                        num_frames=6)
+    >>> out.labels.shape, out.labels[0].tolist()
+    ((2, 6), [0.0, 2.0, 0.0, 0.0, 0.0, 1.0])
+    >>> out.to_dict()["report"]["num_collisions"]
+    1
     """
 
     labels: np.ndarray
@@ -337,6 +363,25 @@ class FrameBatch:
         batch was padded from frame labels (:func:`pad_frame_labels`) and no events were placed.
     reports:
         One report per sequence (empty when ``report`` is ``None``).
+
+    Examples
+    --------
+    :func:`events_to_batch` returns one; its fields go straight to a loss:
+
+    >>> import torch
+    >>> from softloc.events import TimeBase, events_to_batch
+    >>> from softloc.losses import softloc_loss
+    >>> batch = events_to_batch([[[0.1]], [[0.0, 0.3, 0.31]]], time_base=TimeBase(fps=10.0),
+    ...                         num_frames=[2, 5])
+    >>> tuple(batch.labels.shape), tuple(batch.mask.shape), batch.lengths.tolist()
+    ((2, 1, 5), (2, 5), [2, 5])
+    >>> batch.report.num_events, [r.num_collisions for r in batch.reports]
+    (4, [0, 1])
+    >>> batch.labels[1, 0].tolist()
+    [1.0, 0.0, 0.0, 2.0, 0.0]
+    >>> softloc_loss(torch.zeros(2, 1, 5), batch.labels, softness=1.0, alpha=0.5,
+    ...              mask=batch.mask, reduction="none").shape
+    torch.Size([2, 1])
     """
 
     labels: Tensor

@@ -114,7 +114,17 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def as_generator(generator: np.random.Generator | int) -> np.random.Generator:
-    """``generator`` itself, or a new ``numpy.random.default_rng(seed)`` for an int seed >= 0."""
+    """``generator`` itself, or a new ``numpy.random.default_rng(seed)`` for an int seed >= 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(as_generator(7).random()) == float(np.random.default_rng(7).random())
+    True
+    >>> rng = np.random.default_rng(0)
+    >>> as_generator(rng) is rng  # shared: its state advances
+    True
+    """
     if isinstance(generator, np.random.Generator):
         return generator
     if isinstance(generator, (bool, np.bool_)) or not isinstance(generator, (int, np.integer)):
@@ -170,7 +180,40 @@ def _check_size(n: int) -> int:
 class ShiftDistribution(abc.ABC):
     """Base of the shift distributions: ``sample``, ``mean``, ``std``, ``name``, ``to_dict``.
 
-    Subclasses are frozen dataclasses that implement ``_draw(n, rng)``, ``mean`` and ``std``.
+    Subclasses are frozen dataclasses that implement ``_draw(n, rng)``, ``mean`` and ``std``
+    and set a class-level ``name`` and a ``unit`` field (``'seconds'`` or ``'frames'``); any
+    subclass works with :func:`misalign_events` and :func:`misalign_frames`.
+
+    Examples
+    --------
+    A Laplace shift of scale ``b`` frames (std ``sqrt(2) b``):
+
+    >>> import math
+    >>> from dataclasses import dataclass
+    >>> from typing import ClassVar
+    >>> @dataclass(frozen=True)
+    ... class Laplace(ShiftDistribution):
+    ...     name: ClassVar[str] = "laplace"
+    ...     scale: float
+    ...     unit: str = "frames"
+    ...     def _draw(self, n, rng):
+    ...         return rng.laplace(0.0, self.scale, n)
+    ...     @property
+    ...     def mean(self):
+    ...         return 0.0
+    ...     @property
+    ...     def std(self):
+    ...         return math.sqrt(2.0) * self.scale
+    >>> laplace = Laplace(2.0)
+    >>> laplace.sample(5, generator=0).shape, round(laplace.std, 3)
+    ((5,), 2.828)
+    >>> laplace.to_dict()["name"], laplace.to_dict()["scale"]
+    ('laplace', 2.0)
+    >>> import numpy as np
+    >>> labels = np.zeros((1, 20)); labels[0, [5, 12]] = 1
+    >>> moved = misalign_frames(labels, laplace, generator=0, outside="clip")
+    >>> int(moved.labels.sum()), moved.report.num_events
+    (2, 2)
     """
 
     name: ClassVar[str]
@@ -555,6 +598,22 @@ class MisalignmentReport:
         Events that landed on a frame already holding an event of their class (frame labels).
     fps:
         Frame rate of the time base, when known; lets :meth:`fraction_within` convert units.
+
+    Examples
+    --------
+    Every misalignment returns one; built by hand here, with one dropped event (NaN):
+
+    >>> import numpy as np
+    >>> report = MisalignmentReport(unit="frames", shifts=np.array([0.0, 2.0, -1.0, np.nan]),
+    ...                             num_dropped=1, fps=100.0)
+    >>> report.num_events, report.num_located, report.num_moved
+    (4, 3, 3)
+    >>> report.mean_abs_shift, report.max_abs_shift, report.fraction_within(1.0)
+    (1.0, 2.0, 0.5)
+    >>> report.fraction_within(0.015, unit="seconds")  # 1.5 frames at 100 fps
+    0.5
+    >>> report.shifts_in("seconds")[:3].tolist()
+    [0.0, 0.02, -0.01]
     """
 
     unit: str
@@ -668,7 +727,23 @@ class MisalignmentReport:
 
 @dataclass(frozen=True, eq=False)
 class MisalignedEvents:
-    """Misaligned event list (``C`` sorted float64 arrays, seconds) and its report."""
+    """Misaligned event list (``C`` sorted float64 arrays, seconds) and its report.
+
+    What :func:`misalign_events` returns: ``events`` (the shifted times, each class sorted) and
+    ``report`` (a :class:`MisalignmentReport` in seconds).
+
+    Examples
+    --------
+    A 2-frame shift at 10 fps; the last event is clipped to the end of the span:
+
+    >>> from softloc.events import TimeBase
+    >>> out = misalign_events([[0.5, 1.0, 1.95]], Binary(2, unit="frames"), generator=0,
+    ...                       time_base=TimeBase(fps=10.0), span=(0.0, 2.0), outside="clip")
+    >>> out.events[0].round(3).tolist(), out.report.num_clipped
+    ([0.7, 1.2, 2.0], 1)
+    >>> out.to_dict()["num_events"]
+    [3]
+    """
 
     events: list[np.ndarray]
     report: MisalignmentReport
@@ -692,6 +767,19 @@ class MisalignedFrames:
         arrays for the other policies.
     report:
         :class:`MisalignmentReport` in frames.
+
+    Examples
+    --------
+    What :func:`misalign_frames` returns; with ``outside='keep'`` the event pushed past the
+    last frame comes back in ``outside_frames``:
+
+    >>> import numpy as np
+    >>> labels = np.zeros((1, 10), dtype=np.float32); labels[0, [2, 5, 9]] = 1
+    >>> out = misalign_frames(labels, RoundedNormal(2.0), generator=1, outside="keep")
+    >>> np.flatnonzero(out.labels[0]).tolist(), out.outside_frames[0].tolist()
+    ([3, 7], [10])
+    >>> out.report.shifts.tolist(), out.report.num_outside, out.labels.dtype
+    ([1.0, 2.0, 1.0], 1, dtype('float32'))
     """
 
     labels: np.ndarray | Tensor
