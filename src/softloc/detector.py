@@ -80,17 +80,19 @@ __all__ = [
 ]
 
 CHECKPOINT_FORMAT = "softloc-detector"
+"""The ``"format"`` entry of every detector checkpoint (:func:`load_detector` checks it)."""
 CHECKPOINT_VERSION = 1
-#: Experiments whose detectors take audio.
+"""The checkpoint format version this softloc writes and reads."""
 AUDIO_EXPERIMENTS = ("piano", "drums")
-#: Experiments whose detectors take video frames.
+"""Experiments whose detectors take audio."""
 VIDEO_EXPERIMENTS = ("golf",)
+"""Experiments whose detectors take video frames."""
 #: The heads of a video detector's decoder: softmax over the events and "no event", or sigmoid.
 _VIDEO_HEADS = ("softmax", "sigmoid")
-#: The detectors shipped with the package (``softloc/models/pretrained/NAME.pt``), each made by
-#: ``softloc train NAME --loss softloc --seed 0 --save NAME.pt`` (the experiment's default
-#: configuration); their measured scores are in the checkpoint's ``training`` metadata.
 PRETRAINED = ("piano", "drums")
+"""The detectors shipped with the package (``softloc/models/pretrained/NAME.pt``), each made by
+``softloc train NAME --loss softloc --seed 0 --save NAME.pt`` (the experiment's default
+configuration); their measured scores are in the checkpoint's ``training`` metadata."""
 #: Audio whose peak magnitude is below this is refused as silent.
 SILENCE = 1e-6
 
@@ -98,7 +100,21 @@ SILENCE = 1e-6
 @dataclass(frozen=True)
 class DetectedEvents:
     """Detected events sorted by time: ``times`` (seconds, float64), ``classes`` (int64 indices
-    into ``class_names``) and ``scores`` (the probability at each event, float64)."""
+    into ``class_names``) and ``scores`` (the probability at each event, float64).
+
+    :meth:`Detector.detect` returns one; ``times``, ``classes`` and ``scores`` are ``(M,)`` for
+    ``M`` events.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> found = DetectedEvents(times=np.array([0.5, 0.5, 1.25]), classes=np.array([0, 2, 0]),
+    ...                        scores=np.array([0.9, 0.4, 0.75]), class_names=("HH", "KD", "SD"))
+    >>> len(found), [t.tolist() for t in found.events()]  # one array of times per class
+    (3, [[0.5, 1.25], [], [0.5]])
+    >>> found.rows()[1]
+    ('0.500000', 'SD', '0.400000')
+    """
 
     times: np.ndarray
     classes: np.ndarray
@@ -171,6 +187,19 @@ class DetectedVideoEvents:
         The events in order.
     fps:
         Frames per second of the video, or ``None`` when unknown.
+
+    Examples
+    --------
+    :meth:`VideoDetector.detect` returns one; built by hand here for two events:
+
+    >>> import numpy as np
+    >>> found = DetectedVideoEvents(frames=np.array([3, 40]), times=np.array([0.1, 40 / 30]),
+    ...                             scores=np.array([0.8, 0.6]),
+    ...                             class_names=("address", "impact"), fps=30.0)
+    >>> len(found), found.rows()[1]
+    (2, ('impact', '40', '1.333333', '0.600000'))
+    >>> DetectedVideoEvents.COLUMNS
+    ('event', 'frame', 'time', 'score')
     """
 
     frames: np.ndarray
@@ -274,7 +303,33 @@ class _ProbabilityStream:
 
 @dataclass
 class Detector:
-    """A trained audio event detector (see the module docstring)."""
+    """A trained audio event detector (see the module docstring).
+
+    :func:`load_detector` and :func:`load_pretrained` return one. Its outputs are ``(C, T)``
+    probabilities at :attr:`fps` frames per second (``C = len(class_names)``); :meth:`detect`
+    decodes them into :class:`DetectedEvents` with the stored ``decoder`` (threshold, peak
+    window and combine width in seconds).
+
+    Examples
+    --------
+    The shipped drum detector on three noise bursts (it hears each as a hit):
+
+    >>> import numpy as np
+    >>> sample_rate = 16000
+    >>> burst = np.random.default_rng(0).standard_normal(800) * np.exp(-np.arange(800) / 200)
+    >>> audio = np.zeros(2 * sample_rate, dtype=np.float32)  # 2 s: noise bursts at 0.5, 1, 1.5 s
+    >>> for onset in (0.5, 1.0, 1.5):
+    ...     audio[int(onset * sample_rate):][:800] += burst
+    >>> detector = load_pretrained("drums")
+    >>> detector.fps, detector.mel.sample_rate, detector.class_names
+    (100.0, 16000, ('HH', 'KD', 'SD'))
+    >>> probabilities, time_base = detector.probabilities(audio, sample_rate)
+    >>> probabilities.shape, time_base.fps
+    ((3, 201), 100.0)
+    >>> found = detector.detect(audio, sample_rate)
+    >>> sorted(set(found.times.round(2).tolist()))  # seconds
+    [0.5, 1.0, 1.5]
+    """
 
     experiment: str
     model: ConvRecurrentDetector
@@ -412,6 +467,33 @@ class VideoDetector:
 
     ``image_size``: ``(height, width)`` in pixels of the frames it was trained on; ``softmax``:
     its decoder's head (``True``: 9-logit softmax of the ``ce`` loss; ``False``: sigmoid).
+    :func:`load_detector` returns one for a golf checkpoint.
+
+    Examples
+    --------
+    An untrained (tiny) golf model, saved and loaded back, on a 6-frame clip at 30 fps: every
+    one of the 8 events gets a frame of the clip:
+
+    >>> import os, tempfile
+    >>> import numpy as np, torch
+    >>> from softloc.experiments.golf import TrainedGolfModel
+    >>> from softloc.models import FrameRecurrentDetector
+    >>> _ = torch.manual_seed(0)
+    >>> model = FrameRecurrentDetector(8, channels=(4,), hidden=8).eval()
+    >>> trained = TrainedGolfModel(model=model, softmax=False, image_size=(32, 32), info={})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save_detector(os.path.join(folder, "golf.pt"), trained, experiment="golf")
+    ...     detector = load_detector(path, experiment="golf")
+    >>> type(detector).__name__, detector.image_size, len(detector.class_names)
+    ('VideoDetector', (32, 32), 8)
+    >>> clip = np.random.default_rng(0).integers(0, 256, size=(6, 48, 64, 3), dtype=np.uint8)
+    >>> detector.probabilities(clip).shape  # (C, T)
+    (8, 6)
+    >>> found = detector.detect(clip, fps=30.0)
+    >>> len(found), bool(((found.frames >= 0) & (found.frames < 6)).all()), found.fps
+    (8, True, 30.0)
+    >>> bool(np.allclose(found.times, found.frames / 30.0))
+    True
     """
 
     experiment: str
@@ -500,6 +582,26 @@ def save_detector(path, trained, *, experiment: str) -> Path:
     ``trained``: a :class:`~softloc.experiments.music.TrainedMusicModel` for ``experiment``
     ``'piano'`` or ``'drums'``, a :class:`~softloc.experiments.golf.TrainedGolfModel` for
     ``'golf'``.
+
+    Examples
+    --------
+    A round trip of the shipped drum detector (see :class:`VideoDetector` for a golf one):
+
+    >>> import os, tempfile
+    >>> import torch
+    >>> from softloc.experiments.music import TrainedMusicModel
+    >>> drums = load_pretrained("drums")
+    >>> trained = TrainedMusicModel(model=drums.model, mel=drums.mel,
+    ...                             class_names=drums.class_names, decoder=drums.decoder,
+    ...                             info={"loss": "softloc"})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save_detector(os.path.join(folder, "drums.pt"), trained, experiment="drums")
+    ...     again = load_detector(path, experiment="drums")
+    ...     payload = torch.load(path, weights_only=True)
+    >>> path.name, payload["format"], payload["version"], payload["fps"]
+    ('drums.pt', 'softloc-detector', 1, 100.0)
+    >>> again.training, again.decoder == drums.decoder
+    ({'loss': 'softloc'}, True)
     """
     if experiment in AUDIO_EXPERIMENTS:
         if not isinstance(trained.model, ConvRecurrentDetector):
@@ -557,6 +659,26 @@ def load_detector(path, *, experiment: str | None = None) -> Detector | VideoDet
     :class:`VideoDetector` for a video one (golf). ``experiment``: refuse a checkpoint trained
     for another experiment. Raises ``FileNotFoundError`` for a missing file and ``ValueError``
     naming the problem for anything that is not a usable detector checkpoint.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> type(load_detector(pretrained_path("piano"))).__name__
+    'Detector'
+    >>> try:
+    ...     load_detector(pretrained_path("piano"), experiment="drums")
+    ... except ValueError as error:
+    ...     print(str(error).split(": ")[-1])
+    a 'piano' detector, not a 'drums' one
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "notes.pt")
+    ...     with open(path, "wb") as f:
+    ...         _ = f.write(b"not a checkpoint")
+    ...     try:
+    ...         load_detector(path)
+    ...     except ValueError as error:
+    ...         print("not a softloc detector checkpoint" in str(error))
+    True
     """
     path = Path(path)
     if not path.is_file():
@@ -593,7 +715,14 @@ def load_detector(path, *, experiment: str | None = None) -> Detector | VideoDet
 
 
 def pretrained_path(name: str) -> Path:
-    """Where the shipped detector ``name`` (one of :data:`PRETRAINED`) lies in the package."""
+    """Where the shipped detector ``name`` (one of :data:`PRETRAINED`) lies in the package.
+
+    Examples
+    --------
+    >>> path = pretrained_path("piano")
+    >>> path.name, path.parent.name, path.is_file()
+    ('piano.pt', 'pretrained', True)
+    """
     if name not in PRETRAINED:
         raise ValueError(f"name must be one of {PRETRAINED}, got {name!r}")
     from importlib.resources import files
@@ -670,6 +799,21 @@ def detect_events(detector: Detector | str | os.PathLike, samples, sample_rate: 
     ``samples``: ``(n,)`` or ``(channels, n)`` array or tensor; ``sample_rate`` in Hz (any; the
     audio is resampled to the model's rate). Returns :class:`DetectedEvents`. A video detector
     is refused (apply it with :meth:`VideoDetector.detect`).
+
+    Examples
+    --------
+    The shipped drum detector (a checkpoint path works too) on three noise bursts, with a
+    stricter threshold than its own:
+
+    >>> import numpy as np
+    >>> sample_rate = 16000
+    >>> burst = np.random.default_rng(0).standard_normal(800) * np.exp(-np.arange(800) / 200)
+    >>> audio = np.zeros(2 * sample_rate, dtype=np.float32)  # 2 s: noise bursts at 0.5, 1, 1.5 s
+    >>> for onset in (0.5, 1.0, 1.5):
+    ...     audio[int(onset * sample_rate):][:800] += burst
+    >>> found = detect_events(pretrained_path("drums"), audio, sample_rate, threshold=0.6)
+    >>> sorted(set(found.times.round(2).tolist())), bool((found.scores >= 0.6).all())
+    ([0.5, 1.0, 1.5], True)
     """
     if not isinstance(detector, (Detector, VideoDetector)):
         detector = load_detector(detector)
