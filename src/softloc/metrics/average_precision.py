@@ -69,7 +69,19 @@ class AveragePrecisionScores:
 
     ``per_class[t, c]`` is the AP of class ``c`` at ``tolerances[t]`` (NaN for a class without
     reference events); ``per_tolerance[t]`` its mean over the classes with references;
-    ``mean`` the mean of ``per_tolerance`` (average-mAP).
+    ``mean`` the mean of ``per_tolerance`` (average-mAP). Tolerances are half-widths in the
+    unit of the event times (seconds); AP values are fractions in [0, 1].
+
+    Examples
+    --------
+    :func:`mean_average_precision` returns one; class 1 has no reference events (NaN):
+
+    >>> scores = mean_average_precision([[[1.0, 2.0], []]], [[[1.02, 2.3], [4.0]]],
+    ...                                 [[[0.9, 0.5], [0.8]]], tolerances=[0.05, 0.5])
+    >>> scores.tolerances, scores.per_class.shape
+    ((0.05, 0.5), (2, 2))
+    >>> scores.per_class[:, 0].tolist(), scores.per_tolerance.tolist(), scores.mean
+    ([0.5, 1.0], [0.5, 1.0], 0.75)
     """
 
     tolerances: tuple[float, ...]

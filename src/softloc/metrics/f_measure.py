@@ -66,7 +66,20 @@ class EventScores:
     """Precision, recall and F1 of matched events, with counts and timing errors.
 
     ``mean_error``, ``std_error`` and ``median_absolute_error`` are statistics of
-    ``estimated - reference`` over the matched pairs (NaN when there is none).
+    ``estimated - reference`` over the matched pairs (NaN when there is none), in the unit of
+    the event times (seconds); precision, recall and F1 are fractions in [0, 1].
+
+    Examples
+    --------
+    :func:`event_f_measure` returns one: two of three references found, errors +20 and -10 ms:
+
+    >>> scores = event_f_measure([0.10, 0.50, 1.0], [0.12, 0.49, 0.90], tolerance=0.05)
+    >>> scores.n_reference, scores.n_estimated, scores.n_matched
+    (3, 3, 2)
+    >>> round(scores.f1, 4), round(scores.mean_error, 3), round(scores.median_absolute_error, 3)
+    (0.6667, 0.005, 0.015)
+    >>> sorted(scores.to_dict())[:3]
+    ['f1', 'mean_error', 'median_absolute_error']
     """
 
     precision: float
@@ -85,7 +98,20 @@ class EventScores:
 
 @dataclass(frozen=True)
 class AveragedScores:
-    """Unweighted means of precision, recall and F1 over ``count`` items (files or classes)."""
+    """Unweighted means of precision, recall and F1 over ``count`` items (files or classes).
+
+    Examples
+    --------
+    The macro average of :func:`multiclass_f_measure` is one (class F1 1 and 1/3):
+
+    >>> scores = multiclass_f_measure([[1.0, 2.0], [1.5]], [[1.0, 2.0], [1.0, 1.52, 3.0]],
+    ...                               tolerance=0.05)
+    >>> [round(c.f1, 4) for c in scores.per_class]
+    [1.0, 0.5]
+    >>> macro = scores.macro
+    >>> macro.count, macro.f1, macro.precision
+    (2, 0.75, 0.6666666666666666)
+    """
 
     precision: float
     recall: float
@@ -103,6 +129,20 @@ class MulticlassScores:
     ``per_class[c]`` scores class ``c``; ``micro`` pools the counts (and timing errors) of all
     classes; ``macro`` averages ``per_class`` over the classes with at least one reference or
     estimated event.
+
+    Examples
+    --------
+    :func:`multiclass_f_measure` returns one; the third class has no events and is left out
+    of the macro average:
+
+    >>> scores = multiclass_f_measure([[1.0, 2.0], [1.5], []], [[1.01], [1.0, 1.52], []],
+    ...                               tolerance=0.05)
+    >>> len(scores.per_class), scores.micro.n_matched, scores.macro.count
+    (3, 2, 2)
+    >>> round(scores.micro.f1, 4), round(scores.macro.f1, 4)
+    (0.6667, 0.6667)
+    >>> scores.to_dict()["micro"]["n_reference"]
+    3
     """
 
     per_class: tuple[EventScores, ...]
@@ -129,6 +169,22 @@ class CorpusScores:
       the scores of class ``c`` alone (the paper's per-instrument drum numbers).
     * ``pooled``: all counts of all files and classes.
     * ``n_reference``, ``n_estimated``, ``n_matched``: ``(F, C)`` int64 count arrays.
+
+    Examples
+    --------
+    :func:`corpus_f_measure` returns one; two files, two classes:
+
+    >>> reference = [[[1.0, 2.0], [0.3]], [[0.5], []]]
+    >>> estimated = [[[1.0, 2.0], []], [[0.7], [0.1]]]
+    >>> scores = corpus_f_measure(reference, estimated, tolerance=0.05)
+    >>> scores.n_reference.tolist(), scores.n_matched.tolist()
+    ([[2, 1], [1, 0]], [[2, 0], [0, 0]])
+    >>> [round(f.f1, 4) for f in scores.per_file], round(scores.file_mean.f1, 4)
+    ([0.8, 0.0], 0.4)
+    >>> [round(c.f1, 4) for c in scores.per_class], scores.pooled.f1
+    ([0.6667, 0.0], 0.5)
+    >>> [c.f1 for c in scores.per_class_file_mean]
+    [0.5, 0.0]
     """
 
     per_file: tuple[EventScores, ...]

@@ -42,7 +42,22 @@ __all__ = ["FrameScores", "frame_f_measure"]
 
 @dataclass(frozen=True)
 class FrameScores:
-    """Frame-level scores: ``n_matched`` true-positive frames of ``n_frames`` valid frames."""
+    """Frame-level scores: ``n_matched`` true-positive frames of ``n_frames`` valid frames.
+
+    ``n_reference`` and ``n_estimated`` count the positive frames of each; precision, recall
+    and F1 are fractions in [0, 1].
+
+    Examples
+    --------
+    :func:`frame_f_measure` returns one:
+
+    >>> import numpy as np
+    >>> scores = frame_f_measure(np.array([0, 1, 1, 0, 1]), np.array([0, 1, 0, 0, 1]))
+    >>> scores.n_reference, scores.n_estimated, scores.n_matched, scores.n_frames
+    (3, 2, 2, 5)
+    >>> scores.precision, round(scores.recall, 4), round(scores.f1, 4)
+    (1.0, 0.6667, 0.8)
+    """
 
     precision: float
     recall: float

@@ -58,7 +58,23 @@ _ADDRESS, _IMPACT = GOLF_EVENTS.index("address"), GOLF_EVENTS.index("impact")
 @dataclass(frozen=True)
 class CorrectEventScores:
     """PCE (a fraction), its value per event (``per_event[k]`` for ``GOLF_EVENTS[k]``), the
-    ``(N, 8)`` bool matrix ``correct`` and the ``(N,)`` tolerances used (frames)."""
+    ``(N, 8)`` bool matrix ``correct`` and the ``(N,)`` tolerances used (frames).
+
+    Examples
+    --------
+    :func:`percentage_of_correct_events` returns one; two clips, the second with two events
+    off by more than its tolerance of 1 frame:
+
+    >>> true = [[0, 10, 20, 30, 40, 50, 60, 70], [0, 5, 10, 15, 20, 25, 30, 35]]
+    >>> predicted = [[0, 10, 20, 30, 40, 50, 60, 70], [0, 5, 13, 15, 20, 25, 30, 38]]
+    >>> scores = percentage_of_correct_events(predicted, true)
+    >>> scores.n_clips, scores.tolerance.tolist(), scores.pce
+    (2, [2.0, 1.0], 0.875)
+    >>> scores.per_event[2], scores.correct[1].tolist()
+    (0.5, [True, True, False, True, True, True, True, False])
+    >>> scores.to_dict()["per_event"]["finish"]
+    0.5
+    """
 
     pce: float
     per_event: tuple[float, ...]
