@@ -118,6 +118,15 @@ class Audio:
         float32, ``(n,)`` mono or ``(channels, n)``, nominally in ``[-1, 1]``.
     sample_rate : int
         Hz.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> audio = Audio(samples=np.zeros((2, 24000), dtype=np.float32), sample_rate=16000)
+    >>> audio.num_channels, audio.num_samples, audio.duration  # duration in seconds
+    (2, 24000, 1.5)
+    >>> Audio(samples=[0.0, 0.5], sample_rate=8000).samples.dtype  # stored as float32
+    dtype('float32')
     """
 
     samples: np.ndarray
@@ -160,6 +169,19 @@ class AudioInfo:
         fewer; :func:`read_audio` returns what decodes).
     format : str
         libsndfile's name of the container (``'WAV'``, ``'FLAC'``, ``'OGG'``, ``'MP3'``...).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "silence.wav")
+    ...     write_wav(path, np.zeros((2, 12000), dtype=np.float32), 8000)
+    ...     info = audio_info(path)
+    >>> info.path.name, info.sample_rate, info.num_channels, info.num_samples, info.format
+    ('silence.wav', 8000, 2, 12000, 'WAV')
+    >>> info.duration  # seconds
+    1.5
     """
 
     path: Path
@@ -193,6 +215,22 @@ def audio_info(path) -> AudioInfo:
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file for one
     libsndfile cannot open.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "clip.wav")
+    ...     write_wav(path, np.zeros(4410, dtype=np.float32), 44100, dtype="int16")
+    ...     info = audio_info(path)
+    ...     try:
+    ...         audio_info(os.path.join(folder, "missing.wav"))
+    ...     except FileNotFoundError as error:
+    ...         print(str(error).startswith("no audio file at"))
+    True
+    >>> info.sample_rate, info.num_channels, info.num_samples, info.duration
+    (44100, 1, 4410, 0.1)
     """
     import soundfile
 
@@ -233,6 +271,22 @@ def read_audio(path, *, mono: bool = True, sample_rate: int | None = None) -> Au
         If ``path`` does not exist.
     ValueError
         If libsndfile cannot decode the file (the message names the file).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> t = np.arange(8000) / 8000  # 1 s at 8 kHz: a 440 Hz tone left, silence right
+    >>> stereo = np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 0 * t]).astype(np.float32)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "tone.wav")
+    ...     write_wav(path, stereo, 8000)
+    ...     mono = read_audio(path)
+    ...     both = read_audio(path, mono=False, sample_rate=16000)
+    >>> mono.samples.shape, mono.sample_rate, round(float(np.abs(mono.samples).max()), 3)
+    ((8000,), 8000, 0.25)
+    >>> both.samples.shape, both.sample_rate, both.num_channels
+    ((2, 16000), 16000, 2)
     """
     import soundfile
 
@@ -253,7 +307,19 @@ def read_audio(path, *, mono: bool = True, sample_rate: int | None = None) -> Au
 
 
 def read_wav(path, *, mono: bool = True, sample_rate: int | None = None) -> Audio:
-    """:func:`read_audio` (the name of earlier versions, which read WAV only)."""
+    """:func:`read_audio` (the name of earlier versions, which read WAV only).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "ramp.wav")
+    ...     write_wav(path, np.linspace(-1, 1, 5, dtype=np.float32), 8000)
+    ...     audio = read_wav(path)
+    >>> audio.samples.tolist(), audio.sample_rate
+    ([-1.0, -0.5, 0.0, 0.5, 1.0], 8000)
+    """
     return read_audio(path, mono=mono, sample_rate=sample_rate)
 
 
@@ -269,6 +335,25 @@ def audio_blocks(path, *, sample_rate: int | None = None, block_seconds: float =
 
     Raises ``FileNotFoundError`` / ``ValueError`` (naming the file) as :func:`read_audio`, also
     for data that stop decoding half-way or decode to NaN or inf.
+
+    Examples
+    --------
+    Quarter-second blocks of a 1 s stereo file, resampled from 8 to 16 kHz; together they are
+    the whole file:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> t = np.arange(8000) / 8000  # 1 s at 8 kHz: a 440 Hz tone left, silence right
+    >>> stereo = np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 0 * t]).astype(np.float32)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "tone.wav")
+    ...     write_wav(path, stereo, 8000)
+    ...     blocks = list(audio_blocks(path, sample_rate=16000, block_seconds=0.25))
+    ...     whole = read_audio(path, sample_rate=16000).samples
+    >>> sum(block.size for block in blocks), blocks[0].dtype
+    (16000, dtype('float32'))
+    >>> bool(np.allclose(np.concatenate(blocks), whole, atol=1e-6))
+    True
     """
     import soundfile
     import soxr
@@ -301,7 +386,16 @@ def audio_blocks(path, *, sample_rate: int | None = None, block_seconds: float =
 
 
 def to_mono(samples) -> np.ndarray:
-    """Mean over channels of ``(channels, n)`` samples; ``(n,)`` is returned as float32."""
+    """Mean over channels of ``(channels, n)`` samples; ``(n,)`` is returned as float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_mono(np.array([[1.0, 0.0, 0.5], [0.0, 0.5, 0.5]])).tolist()
+    [0.5, 0.25, 0.5]
+    >>> to_mono([0.25, -0.25]).dtype
+    dtype('float32')
+    """
     array = _check_samples(samples)
     return array if array.ndim == 1 else array.mean(axis=0, dtype=np.float64).astype(np.float32)
 
@@ -335,7 +429,27 @@ def write_wav(path, samples, sample_rate: int, *, dtype: str = "float32") -> Non
     """Write ``(n,)`` or ``(channels, n)`` samples to a WAV file, atomically.
 
     ``dtype`` is ``'float32'`` (exact; IEEE-float WAV) or ``'int16'`` (PCM: ``round(x * 32768)``,
-    clipped). The same arguments always give the same bytes.
+    clipped). The same arguments always give the same bytes. ``sample_rate`` is in Hz.
+
+    Examples
+    --------
+    float32 round-trips exactly; int16 to within half a step of ``1 / 32768``:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> t = np.arange(8000) / 8000  # 1 s at 8 kHz: a 440 Hz tone left, silence right
+    >>> stereo = np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 0 * t]).astype(np.float32)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     exact, pcm = os.path.join(folder, "float.wav"), os.path.join(folder, "pcm.wav")
+    ...     write_wav(exact, stereo, 8000)
+    ...     write_wav(pcm, stereo, 8000, dtype="int16")
+    ...     float_back = read_audio(exact, mono=False).samples
+    ...     pcm_back = read_audio(pcm, mono=False).samples
+    ...     sizes = os.path.getsize(exact) > os.path.getsize(pcm)
+    >>> bool(np.array_equal(float_back, stereo)), sizes
+    (True, True)
+    >>> bool(np.abs(pcm_back - stereo).max() <= 0.5 / 32768)
+    True
     """
     from scipy.io import wavfile
 
@@ -426,6 +540,16 @@ class MelConfig:
         ``y[n] = x[n] - preemphasis * x[n-1]`` before the STFT (0 disables; authors: 0.97).
     amin : float
         Power floor before the logarithm.
+
+    Examples
+    --------
+    >>> config = MelConfig(sample_rate=16000, hop_seconds=0.01, n_fft=512, n_mels=40)
+    >>> config.fps, config.to_dict()["window_seconds"]
+    (100.0, 0.025)
+    >>> MelConfig(sample_rate=16000, n_fft=256)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: n_fft (256) must hold the window of window_seconds (0.025 s) at 9/8 of ...
     """
 
     sample_rate: int = 16000
@@ -484,6 +608,22 @@ class MelSpectrogram:
         Hz of the real audio.
     rate_factor : float
         Effective sample-rate factor ``r_eff`` (1 without augmentation).
+
+    Examples
+    --------
+    :func:`log_mel_spectrogram` returns one; 1 s at a 10 ms hop gives ``1 + 16000 // 160``
+    frames, and with sample-rate variation ``r = 1.1`` fewer frames in label time:
+
+    >>> import numpy as np
+    >>> config = MelConfig(sample_rate=16000, hop_seconds=0.01, n_fft=512, n_mels=40)
+    >>> plain = log_mel_spectrogram(np.zeros(16000, dtype=np.float32), config)
+    >>> plain.features.shape, plain.num_frames, plain.hop, plain.time_base.fps
+    ((40, 101), 101, 160, 100.0)
+    >>> faster = log_mel_spectrogram(np.zeros(16000, dtype=np.float32), config, rate_factor=1.1)
+    >>> faster.num_frames, faster.hop, faster.rate_factor
+    (91, 176, 1.1)
+    >>> faster.label_times([0.55, 1.1]).round(6).tolist()  # real seconds -> label seconds
+    [0.5, 1.0]
     """
 
     features: np.ndarray
@@ -580,6 +720,24 @@ def log_mel_spectrogram(samples, config: MelConfig, *, rate_factor: float = 1.0,
     -------
     MelSpectrogram
         Frame ``f`` stands for label time ``f * hop / (sample_rate * r_eff)``.
+
+    Examples
+    --------
+    A 1 kHz tone: its energy sits in the bands around 1 kHz; silence is at the floor
+    ``10 log10(amin) = -100`` dB:
+
+    >>> import numpy as np
+    >>> config = MelConfig(sample_rate=16000, hop_seconds=0.01, n_fft=512, n_mels=40)
+    >>> tone = np.sin(2 * np.pi * 1000 * np.arange(8000) / 16000).astype(np.float32)
+    >>> spectrogram = log_mel_spectrogram(tone, config)
+    >>> spectrogram.features.shape, spectrogram.features.dtype
+    ((40, 51), dtype('float32'))
+    >>> centres = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(8000.0), 42))[1:-1]
+    >>> loudest = int(spectrogram.features[:, 25].argmax())
+    >>> bool(800 < centres[loudest] < 1250)
+    True
+    >>> float(log_mel_spectrogram(np.zeros(800), config).features.max())
+    -100.0
     """
     if not isinstance(config, MelConfig):
         raise TypeError(f"config must be a MelConfig, got {type(config).__name__}")
@@ -672,7 +830,17 @@ class LogMelStream:
 def sample_rate_factors(count: int, *, low: float = 7 / 8, high: float = 9 / 8,
                         rng: np.random.Generator) -> np.ndarray:
     """``count`` sample-rate factors drawn uniformly from ``[low, high]`` (the drum
-    experiment's augmentation: ``U[7/8, 9/8]``), float64."""
+    experiment's augmentation: ``U[7/8, 9/8]``), float64 ``(count,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> factors = sample_rate_factors(1000, rng=np.random.default_rng(0))
+    >>> factors.shape, bool(factors.min() >= 7 / 8), bool(factors.max() <= 9 / 8)
+    ((1000,), True, True)
+    >>> sample_rate_factors(2, low=1.0, high=1.0, rng=np.random.default_rng(0)).tolist()
+    [1.0, 1.0]
+    """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     if not (0.5 <= low <= high <= 2.0):

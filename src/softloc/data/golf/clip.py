@@ -33,6 +33,22 @@ class GolfClip:
         The rendered clip's :class:`SwingParams`; ``None`` for a clip read from disk.
     annotation:
         The :class:`GolfDBAnnotation` of a clip read from disk; ``None`` for a rendered one.
+
+    Examples
+    --------
+    :func:`render_clip` returns one (as do :func:`generate_golf_dataset` and
+    :func:`load_golfdb_clip`):
+
+    >>> import numpy as np
+    >>> from softloc.data.golf import SwingParams, render_clip
+    >>> clip = render_clip(SwingParams(), np.random.default_rng(0), image_size=(32, 32),
+    ...                    motion_blur_subframes=1)
+    >>> clip.frames.shape, clip.frames.dtype, clip.fps, clip.view
+    ((83, 32, 32, 3), dtype('uint8'), 30.0, 'face_on')
+    >>> clip.events.tolist()  # frames of the 8 GOLF_EVENTS
+    [15, 26, 29, 42, 49, 52, 55, 65]
+    >>> clip.golfdb_events.tolist(), clip.tolerance  # tolerance: round((52 - 15) / 30) frames
+    ([0, 15, 26, 29, 42, 49, 52, 55, 65, 82], 1)
     """
 
     frames: np.ndarray

@@ -57,6 +57,17 @@ class GolfConfig:
         (0-255). Default ``(1.0, 5.0)``.
     clutter:
         Mean number of background clutter blobs per clip (Poisson). Default 4.
+
+    Examples
+    --------
+    A small, quick configuration (the doctests' and tests' size), and its JSON round trip:
+
+    >>> config = GolfConfig(num_clips=4, num_folds=2, image_size=(32, 32),
+    ...                     motion_blur_subframes=1)
+    >>> config.image_size, config.slow_motion_fps, config.to_dict()["image_size"]
+    ((32, 32), (60.0, 120.0), [32, 32])
+    >>> GolfConfig(**config.to_dict()) == config
+    True
     """
 
     num_clips: int = 40
@@ -119,7 +130,19 @@ def _uniform(rng: np.random.Generator, pair) -> float:
 def sample_swing_params(config: GolfConfig, rng: np.random.Generator,
                         max_tries: int = 100) -> SwingParams:
     """Draw one clip's :class:`SwingParams` from ``config``; redraws (up to ``max_tries``) until
-    the 8 event frames are strictly increasing. Raises ``ValueError`` when none is found."""
+    the 8 event frames are strictly increasing. Raises ``ValueError`` when none is found.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softloc.data.golf import event_frames
+    >>> params = sample_swing_params(GolfConfig(), np.random.default_rng(0))
+    >>> round(params.fps, 2), params.view  # a slow-motion clip
+    (77.98, 'face_on')
+    >>> frames = event_frames(params)
+    >>> frames.tolist(), bool((np.diff(frames) > 0).all())
+    ([25, 57, 65, 104, 125, 133, 138, 167], True)
+    """
     for _ in range(max_tries):
         scale = _uniform(rng, config.body_scale)
         slow = rng.random() < config.slow_motion_share

@@ -48,6 +48,16 @@ class GolfDBAnnotation:
         ``(4,)`` float64: x, y, width, height of the crop, fractions of the video's size.
     split:
         GolfDB's cross-validation split, 1 to 4.
+
+    Examples
+    --------
+    >>> row = GolfDBAnnotation(id=7, youtube_id="abc", player="A", sex="f", club="driver",
+    ...                        view="face-on", slow=False, split=2, bbox=[0.1, 0.1, 0.5, 0.8],
+    ...                        events=[100, 101, 102, 103, 104, 105, 106, 107, 108, 111])
+    >>> row.clip_events.tolist(), row.num_frames, row.fold
+    ([1, 2, 3, 4, 5, 6, 7, 8], 12, 1)
+    >>> row.to_dict()["events"][0], GolfDBAnnotation(**row.to_dict()) == row
+    (100, True)
     """
 
     id: int
@@ -283,7 +293,27 @@ def read_golfdb_annotations(path: Path | str) -> tuple[GolfDBAnnotation, ...]:
 def write_golfdb_csv(annotations: Iterable[GolfDBAnnotation], path: Path | str) -> None:
     """Write annotations as a CSV :func:`read_golfdb_annotations` reads (``events`` and
     ``bbox`` as space-separated numbers), e.g. to convert ``golfDB.pkl`` once where pandas is
-    installed. Written atomically."""
+    installed. Written atomically.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> row = GolfDBAnnotation(id=3, youtube_id="abc", player="A", sex="m", club="iron",
+    ...                        view="other", slow=True, split=4, bbox=[0.0, 0.0, 1.0, 1.0],
+    ...                        events=list(range(10)))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "golfDB.csv")
+    ...     write_golfdb_csv([row], path)
+    ...     with open(path) as f:
+    ...         lines = f.read().splitlines()
+    ...     again, = read_golfdb_annotations(path)
+    >>> lines[0]
+    'id,youtube_id,player,sex,club,view,slow,events,bbox,split'
+    >>> lines[1]
+    '3,abc,A,m,iron,other,1,0 1 2 3 4 5 6 7 8 9,0.0 0.0 1.0 1.0,4'
+    >>> again == row
+    True
+    """
     rows = list(annotations)
     for i, row in enumerate(rows):
         if not isinstance(row, GolfDBAnnotation):
@@ -343,6 +373,30 @@ def load_golfdb_clip(annotation: GolfDBAnnotation, video_dir: Path | str, *, ima
     ------
     ValueError
         An event frame beyond the clip's decoded frames (naming the clip and the file).
+
+    Examples
+    --------
+    A 12-frame clip stored as a folder of PNG frames (no frame rate: 30 is recorded):
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> row = GolfDBAnnotation(id=7, youtube_id="abc", player="A", sex="f", club="driver",
+    ...                        view="face-on", slow=False, split=2, bbox=[0.1, 0.1, 0.5, 0.8],
+    ...                        events=[100, 101, 102, 103, 104, 105, 106, 107, 108, 111])
+    >>> def write_clip(root):  # GolfDB's layout: golfDB.csv, videos_160/7/ with 12 frames
+    ...     write_golfdb_csv([row], os.path.join(root, "golfDB.csv"))
+    ...     os.makedirs(os.path.join(root, "videos_160", "7"))
+    ...     for k in range(12):
+    ...         frame = np.full((20, 20, 3), 20 * k, dtype=np.uint8)
+    ...         Image.fromarray(frame).save(os.path.join(root, "videos_160", "7", f"{k}.png"))
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     write_clip(root)
+    ...     clip = load_golfdb_clip(row, os.path.join(root, "videos_160"), image_size=(16, 16))
+    >>> clip.frames.shape, clip.events.tolist(), clip.fps, clip.view
+    ((12, 16, 16, 3), [1, 2, 3, 4, 5, 6, 7, 8], 30.0, 'face_on')
+    >>> clip.annotation is row, clip.params is None
+    (True, True)
     """
     if not isinstance(annotation, GolfDBAnnotation):
         raise TypeError(f"annotation must be a GolfDBAnnotation, got {type(annotation).__name__}")
@@ -400,6 +454,35 @@ def load_golfdb(root: Path | str, *, annotations: Path | str | None = None,
         No annotation file or clip folder found, or a clip's video is missing.
     ValueError
         Unknown ``ids`` or ``splits`` outside 1-4, and the errors of the readers.
+
+    Examples
+    --------
+    A GolfDB folder of one clip (split 2, so fold 1); a folder without annotations is refused:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> row = GolfDBAnnotation(id=7, youtube_id="abc", player="A", sex="f", club="driver",
+    ...                        view="face-on", slow=False, split=2, bbox=[0.1, 0.1, 0.5, 0.8],
+    ...                        events=[100, 101, 102, 103, 104, 105, 106, 107, 108, 111])
+    >>> def write_clip(root):  # GolfDB's layout: golfDB.csv, videos_160/7/ with 12 frames
+    ...     write_golfdb_csv([row], os.path.join(root, "golfDB.csv"))
+    ...     os.makedirs(os.path.join(root, "videos_160", "7"))
+    ...     for k in range(12):
+    ...         frame = np.full((20, 20, 3), 20 * k, dtype=np.uint8)
+    ...         Image.fromarray(frame).save(os.path.join(root, "videos_160", "7", f"{k}.png"))
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     write_clip(root)
+    ...     dataset = load_golfdb(root)
+    ...     try:
+    ...         load_golfdb(os.path.join(root, "videos_160"))
+    ...     except FileNotFoundError as error:
+    ...         print(str(error).split(" in ")[0])
+    no GolfDB annotation file (golfDB.csv, golfDB.mat, golfDB.pkl)
+    >>> len(dataset.clips), [fold.tolist() for fold in dataset.folds], dataset.config
+    (1, [[], [0], [], []], None)
+    >>> dataset.clips[0].frames.shape, dataset.clips[0].annotation.youtube_id
+    ((12, 20, 20, 3), 'abc')
     """
     root = Path(root)
     if annotations is None:

@@ -86,6 +86,21 @@ def render_clip(params: SwingParams, rng: np.random.Generator, *,
     -------
     GolfClip
         Frames ``(params.num_frames, H, W, 3)`` uint8 and the events of :func:`event_frames`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softloc.data.golf import SwingParams, event_frames
+    >>> params = SwingParams(fps=30.0)
+    >>> clip = render_clip(params, np.random.default_rng(0), image_size=(32, 48),
+    ...                    motion_blur_subframes=1)
+    >>> clip.frames.shape == (params.num_frames, 32, 48, 3)
+    True
+    >>> np.array_equal(clip.events, event_frames(params)), clip.params is params
+    (True, True)
+    >>> moving = np.abs(np.diff(clip.frames.astype(int), axis=0)).mean(axis=(1, 2, 3))
+    >>> bool(moving[clip.events[5] - 1] > moving[0])  # the club moves fast before impact
+    True
     """
     if motion_blur_subframes < 1:
         raise ValueError(f"motion_blur_subframes must be >= 1, got {motion_blur_subframes!r}")

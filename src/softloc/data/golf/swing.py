@@ -53,6 +53,21 @@ class SwingParams:
         World point at the image centre, metres (image x, height).
     exposure:
         Exposure time as a share of the frame interval, in [0, 1] (motion blur).
+
+    Examples
+    --------
+    The defaults: a 2.75 s swing at 30 fps; the follow-through lasts
+    ``downswing * finish_angle / top_angle`` seconds:
+
+    >>> params = SwingParams()
+    >>> round(params.duration, 3), params.num_frames, round(params.follow_through, 3)
+    (2.75, 83, 0.4)
+    >>> SwingParams(**params.to_dict()) == params
+    True
+    >>> SwingParams(plane_angle=95.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: plane_angle must be in (0, 90) degrees, got 95.0
     """
 
     arm_length: float = 0.65
@@ -146,6 +161,19 @@ def swing_angles(params: SwingParams, t) -> tuple[np.ndarray, np.ndarray]:
     theta, phi:
         Radians. ``theta`` is 0 at address and impact, positive in the backswing (away from the
         target), negative in the follow-through; the shaft's angle is ``theta + phi``.
+
+    Examples
+    --------
+    The shaft's angle at the 8 events: 90 deg at toe-up, -90 deg at mid-follow-through (the
+    shaft parallel to the ground), 0 at address and impact:
+
+    >>> import numpy as np
+    >>> params = SwingParams()
+    >>> theta, phi = swing_angles(params, event_times(params))
+    >>> np.degrees(theta + phi).round(1).tolist()
+    [0.0, 90.0, 144.0, 240.0, 122.4, 0.0, -90.0, -290.0]
+    >>> float(np.degrees(theta[3]))  # top: the lead arm at top_angle
+    150.0
     """
     t = np.asarray(t, dtype=float)
     p = params
@@ -196,6 +224,21 @@ def swing_pose(params: SwingParams, t) -> dict:
         Arrays of shape ``(len(t), 3)`` for ``pivot``, ``hands``, ``club_head``, ``trail_shoulder``,
         ``hip``, ``head``, ``lead_foot``, ``trail_foot``, ``ball``, plus ``theta`` and ``phi``
         (radians, ``(len(t),)``).
+
+    Examples
+    --------
+    At impact the club head is at the ball; at toe-up the shaft is level (hands and club head
+    at the same height):
+
+    >>> import numpy as np
+    >>> params = SwingParams()
+    >>> pose = swing_pose(params, event_times(params))
+    >>> pose["club_head"].shape, pose["theta"].shape
+    ((8, 3), (8,))
+    >>> bool(np.allclose(pose["club_head"][5], pose["ball"][5]))  # impact
+    True
+    >>> bool(np.isclose(pose["club_head"][1, 1], pose["hands"][1, 1]))  # toe-up, y (height)
+    True
     """
     p = params
     t = np.atleast_1d(np.asarray(t, dtype=float))
@@ -227,7 +270,14 @@ def swing_pose(params: SwingParams, t) -> dict:
 
 
 def event_times(params: SwingParams) -> np.ndarray:
-    """Continuous times of the 8 :data:`GOLF_EVENTS`, seconds from the clip start, ``(8,)``."""
+    """Continuous times of the 8 :data:`GOLF_EVENTS`, seconds from the clip start, ``(8,)``.
+
+    Examples
+    --------
+    >>> params = SwingParams()  # 0.5 s still, then the swing
+    >>> event_times(params).round(3).tolist()
+    [0.5, 0.857, 0.979, 1.4, 1.64, 1.75, 1.818, 2.15]
+    """
     p = params
     ph = _phase_times(p)
     top, fin = p.top_angle, p.finish_angle
@@ -256,6 +306,15 @@ def event_frames(params: SwingParams) -> np.ndarray:
 
     Not necessarily strictly increasing for every parameter set;
     :func:`sample_swing_params` only returns sets for which they are.
+
+    Examples
+    --------
+    Frame ``k`` shows time ``k / fps``; slow motion gives more frames per event interval:
+
+    >>> event_frames(SwingParams(fps=30.0)).tolist()
+    [15, 26, 29, 42, 49, 52, 55, 65]
+    >>> event_frames(SwingParams(fps=120.0)).tolist()
+    [60, 103, 118, 168, 197, 210, 218, 258]
     """
     p = params
     times = event_times(p)
@@ -289,7 +348,15 @@ def event_frames(params: SwingParams) -> np.ndarray:
 
 def pce_tolerance(events) -> int:
     """GolfDB's PCE tolerance ``max(round((impact - address) / 30), 1)`` frames for 8 events
-    (or the 10-entry GolfDB array with the clip bounds)."""
+    (or the 10-entry GolfDB array with the clip bounds).
+
+    Examples
+    --------
+    >>> pce_tolerance([10, 20, 30, 40, 50, 100, 110, 120])  # (100 - 10) / 30 = 3
+    3
+    >>> pce_tolerance([0, 10, 20, 30, 40, 50, 60, 70, 80, 90])  # GolfDB's 10: round(50 / 30)
+    2
+    """
     e = np.asarray(events)
     if e.shape == (10,):
         e = e[1:-1]
