@@ -559,6 +559,13 @@ def test_train_golf_then_detect_from_the_command_line(tmp_path, capsys, tiny_gol
     (["train", "piano", "--loss", "ls-ce"], "the piano experiment's losses are ce, extended"),
     (["train", "drums", "--fold", "1"], "--fold applies to golf only"),
     (["train", "golf", "--fold", "4"], "--fold must be a fold in 0..3"),
+    (["train", "piano", "--preset", "fast"],
+     "unknown preset 'fast' of the 'piano' experiment; its presets: release, paper"),
+    (["train", "golf", "--preset", "release"], "its presets: none"),
+    (["train", "piano", "--quick", "--preset", "paper"], "not allowed with"),
+    (["train", "drums", "--device", "tpu"], "device must be 'cpu', 'cuda', 'cuda:N' or 'auto'"),
+    *([] if torch.cuda.is_available() else [
+        (["train", "drums", "--device", "cuda"], "needs CUDA")]),
     (["detect", "MODEL", "in", "--fps", "0"], "--fps"),
 ])
 def test_train_and_detect_options_are_checked(tmp_path, capsys, argv, message):

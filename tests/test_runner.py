@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from toy_sweep import TOY, ToyConfig, toy_run_one
 
 from softloc.runner import (
@@ -104,6 +105,9 @@ def test_config_hash_covers_fields_and_version():
         ({"seed_axis": "loss"}, ValueError, "different axes"),
         ({"quick_config": {"slope": 1}}, TypeError, "quick_config"),
         ({"score_format": "d"}, ValueError, "score_format"),
+        ({"presets": {"paper": {"slope": 1}}}, TypeError, r"presets\['paper'\]"),
+        ({"presets": {"two words": ToyConfig()}}, ValueError, "presets"),
+        ({"presets": [ToyConfig()]}, TypeError, "presets"),
     ],
 )
 def test_experiment_definitions_are_validated(changes, error, match):
@@ -525,6 +529,38 @@ def test_takes_progress_is_passed_in_process_only(tmp_path):
     assert {row["result"]["progress"] for row in read_results(tmp_path / "a").rows} == {True}
     run_sweep(experiment, out_dir=tmp_path / "b", quick=True, workers=2, progress=True)
     assert {row["result"]["progress"] for row in read_results(tmp_path / "b").rows} == {False}
+
+
+def test_presets_are_named_configurations():
+    experiment = replace(TOY, presets={"steep": ToyConfig(slope=0.5)})
+    assert experiment.config(preset="steep") == ToyConfig(slope=0.5)
+    assert experiment.config() == ToyConfig() and experiment.config(quick=True).jitter == 0.01
+    with pytest.raises(ValueError, match="unknown preset 'flat'.*steep"):
+        experiment.config(preset="flat")
+    with pytest.raises(ValueError, match="exclude each other"):
+        experiment.config(quick=True, preset="steep")
+
+
+def test_a_device_is_passed_to_runs_that_take_one(tmp_path):
+    experiment = replace(TOY, run_one=_records_device, takes_device=True)
+    for workers in (1, 2):
+        run_sweep(experiment, out_dir=tmp_path / str(workers), quick=True, workers=workers,
+                  progress=False, device="auto")
+        devices = {row["result"]["device"] for row in read_results(tmp_path / str(workers)).rows}
+        assert devices == {"cuda:0" if torch.cuda.is_available() else "cpu"}
+    # no device: run_one is called without one (its own default)
+    run_sweep(experiment, out_dir=tmp_path / "default", quick=True, workers=1, progress=False)
+    assert {row["result"]["device"] for row in read_results(tmp_path / "default").rows} == \
+        {"default"}
+    with pytest.raises(ValueError, match="do not take a device"):
+        prepare_sweep(TOY, out_dir=tmp_path / "toy", device="cpu")
+    with pytest.raises(ValueError, match="device must be"):
+        prepare_sweep(experiment, out_dir=tmp_path / "bad", device="gpu")
+    assert not (tmp_path / "toy").exists() and not (tmp_path / "bad").exists()
+
+
+def _records_device(params, config, device="default"):
+    return {**toy_run_one(params, config), "device": device}
 
 
 def _records_progress(params, config, *, progress):

@@ -525,6 +525,9 @@ def test_mismatched_checkpoints_refuse_to_load(tmp_path):
     ({"checkpoint_every": 5}, ValueError, "checkpoint_path"),
     ({"resume": True}, ValueError, "checkpoint_path"),
     ({"evaluate": "accuracy"}, TypeError, "evaluate"),
+    ({"prefetch": -1}, ValueError, "prefetch"),
+    ({"device": "tpu"}, ValueError, "device must be"),
+    ({"device": 0}, TypeError, "device"),
 ])
 def test_bad_options_are_refused_before_anything_runs(kwargs, error, message):
     calls = []
@@ -553,6 +556,77 @@ def test_bad_callables_are_reported():
         train(new_model(), 3, BATCHES, steps=1, progress=False)
     with pytest.raises(ValueError, match="target must have the shape"):
         train(new_model(classes=3), SPECS["ce"], BATCHES, steps=1, progress=False)
+
+
+@pytest.mark.parametrize("prefetch", [1, 3])
+def test_prefetched_batches_give_the_same_run(prefetch):
+    reference_model = new_model(dropout=0.2)
+    reference = train(reference_model, SPECS["softloc"], BATCHES, steps=9, seed=4,
+                      learning_rate=0.02, progress=False, prefetch=0)
+    threads = set()
+
+    def batches(step, generator):
+        import threading
+        threads.add(threading.current_thread().name)
+        return BATCHES(step, generator)
+
+    model = new_model(dropout=0.2)
+    result = train(model, SPECS["softloc"], batches, steps=9, seed=4, learning_rate=0.02,
+                   progress=False, prefetch=prefetch)
+    assert parameters_equal(model, reference_model)
+    assert result.loss_history == reference.loss_history
+    assert len(threads) == 1 and next(iter(threads)).startswith("softloc-batches")
+
+
+def test_prefetched_run_resumes_bit_identically(tmp_path):
+    reference_model = new_model()
+    _run(reference_model, prefetch=2)
+    path = tmp_path / "checkpoint.pt"
+
+    def interrupt_at_step_10(model, step):
+        if step == 10:
+            raise KeyboardInterrupt
+        return {"bias": float(model.head.bias.sum())}
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(new_model(), path, evaluate=interrupt_at_step_10, prefetch=2)
+    model = new_model()
+    _run(model, path, resume=True, prefetch=2)
+    assert parameters_equal(model, reference_model)
+
+
+def test_an_error_in_a_prefetched_batch_comes_out_at_its_step():
+    steps = []
+
+    def batches(step, generator):
+        if step == 4:
+            raise RuntimeError("corrupt file at step 4")
+        return BATCHES(step, generator)
+
+    def evaluate(model, step):
+        steps.append(step)
+        return {}
+
+    with pytest.raises(RuntimeError, match="corrupt file at step 4"):
+        train(new_model(), SPECS["ce"], batches, steps=8, progress=False, prefetch=2,
+              evaluate=evaluate, eval_every=1)
+    assert steps == [1, 2, 3, 4]  # the steps before it ran and were evaluated
+
+
+def test_devices_are_resolved():
+    from softloc.training import resolve_device
+
+    model = new_model()
+    train(model, SPECS["ce"], BATCHES, steps=2, progress=False, device="auto")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert next(model.parameters()).device.type == expected
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="needs CUDA"):
+            resolve_device("cuda:0")
+        model = new_model()
+        with pytest.raises(ValueError, match="needs CUDA"):
+            train(model, SPECS["ce"], BATCHES, steps=1, progress=False, device="cuda")
 
 
 def test_sampled_batches():

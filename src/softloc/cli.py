@@ -211,6 +211,8 @@ def _experiments_epilog() -> str:
                 unit = f" ({experiment.noise_unit})" if axis == experiment.noise_axis else ""
                 described.append(f"{axis}{unit} = {_describe_values(values)}")
             lines.append(f"    {kind}: " + "; ".join(described))
+        if experiment.presets:
+            lines.append(f"    presets (--preset): {', '.join(experiment.presets)}")
         lines.append(f"    score: {experiment.score}; losses are '{experiment.loss_axis}', "
                      f"noise levels '{experiment.noise_axis}' in {experiment.noise_unit}"
                      + (f", distributions '{experiment.distribution_axis}'"
@@ -278,10 +280,16 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         "experiment", type=_sweep_experiment, metavar="EXPERIMENT",
         help="name of a registered sweep experiment (listed below)",
     )
-    bench.add_argument(
+    configuration = bench.add_mutually_exclusive_group()
+    configuration.add_argument(
         "--quick", action="store_true",
         help="the experiment's small axes and configuration: a check that runs in minutes, "
         "not the paper's numbers",
+    )
+    configuration.add_argument(
+        "--preset", default=None, metavar="NAME",
+        help="a named configuration of the experiment instead of its default (listed below; "
+        "e.g. piano: 'paper', the authors' features, network and 160,000 steps, for a GPU)",
     )
     bench.add_argument(
         "--out", type=Path, default=None, metavar="DIR",
@@ -336,6 +344,11 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--score", default=None, metavar="COLUMN",
         help="result column the tables average (default: the experiment's score)",
+    )
+    bench.add_argument(
+        "--device", default=None, metavar="DEVICE",
+        help="where each run trains: cpu, cuda, cuda:N or auto (CUDA when available); "
+        "default: the CPU. Not part of the configuration: a sweep may resume on another device",
     )
     bench.add_argument(
         "--quiet", action="store_true",
@@ -421,17 +434,20 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     axes = _sweep_axes(args, experiment, parser)
     out_dir = args.out
     if out_dir is None:
-        out_dir = RESULTS_ROOT / (experiment.name + ("-quick" if args.quick else ""))
+        suffix = "-quick" if args.quick else f"-{args.preset}" if args.preset else ""
+        out_dir = RESULTS_ROOT / (experiment.name + suffix)
     try:
+        config = experiment.config(quick=args.quick, preset=args.preset)
         sweep = prepare_sweep(
-            experiment, out_dir=out_dir, axes=axes, quick=args.quick, executor=args.executor,
-            workers=args.workers, address=args.address, resume=args.resume, force=args.force,
-            score=args.score,
+            experiment, out_dir=out_dir, config=config, axes=axes, quick=args.quick,
+            executor=args.executor, workers=args.workers, address=args.address,
+            resume=args.resume, force=args.force, score=args.score, device=args.device,
         )
     except (SweepError, ValueError, TypeError, ImportError) as error:
         parser.error(str(error))
+    where = "" if sweep.device is None else f", device {sweep.device}"
     print(f"{experiment.name}: {len(sweep.runs)} runs (config {sweep.config_hash}) into "
-          f"{out_dir}, executor {args.executor}, {args.workers} worker(s)", flush=True)
+          f"{out_dir}, executor {args.executor}, {args.workers} worker(s){where}", flush=True)
     try:
         result = sweep.run(progress=not args.quiet)
     except SweepError as error:
@@ -621,8 +637,18 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--fold", type=_whole_number(0), default=None, metavar="K",
                        help="golf only: the fold (0-3) held out of training and scored "
                        "(default 0)")
-    train.add_argument("--quick", action="store_true",
-                       help="the experiment's --quick configuration (fewer steps)")
+    configuration = train.add_mutually_exclusive_group()
+    configuration.add_argument("--quick", action="store_true",
+                               help="the experiment's --quick configuration (fewer steps)")
+    configuration.add_argument(
+        "--preset", default=None, metavar="NAME",
+        help="a named configuration: " + "; ".join(
+            f"{name}: {', '.join(EXPERIMENTS[name].presets) or 'none'}"
+            for name in TRAIN_EXPERIMENTS) + ". 'release' is what the shipped detectors "
+        "were trained with; piano 'paper' is the authors' set-up at their scale (a GPU job)")
+    train.add_argument("--device", default="cpu", metavar="DEVICE",
+                       help="where to train: cpu (default), cuda, cuda:N or auto (CUDA when "
+                       "available)")
     train.add_argument("--iterations", type=_whole_number(1), default=None, metavar="N",
                        help="optimiser steps (default: the configuration's)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -633,6 +659,7 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from dataclasses import replace
 
     from .detector import save_detector
+    from .training import resolve_device
 
     losses = _train_losses(args.experiment)
     if args.loss not in losses:
@@ -643,7 +670,11 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                      f"has fixed test works")
     if args.fold is not None and args.fold > 3:
         parser.error(f"--fold must be a fold in 0..3, got {args.fold}")
-    config = EXPERIMENTS[args.experiment].config(quick=args.quick)
+    try:
+        config = EXPERIMENTS[args.experiment].config(quick=args.quick, preset=args.preset)
+        args.device = str(resolve_device(args.device))
+    except (TypeError, ValueError) as error:
+        parser.error(str(error))
     if args.iterations is not None:
         config = replace(config, iterations=args.iterations)
     state = args.save.with_name(args.save.name + ".train-state")
@@ -661,7 +692,8 @@ def _train_music(args: argparse.Namespace, config, state: Path) -> tuple[object,
     from .experiments.music import evaluate_music_model, split_pieces, train_music_model
 
     trained = train_music_model(config, loss=args.loss, noise_level=args.noise, seed=args.seed,
-                                progress=not args.quiet, checkpoint_path=state)
+                                progress=not args.quiet, checkpoint_path=state,
+                                device=args.device)
     row = evaluate_music_model(trained, split_pieces(config).test, config)
     trained.info["test_scores"] = {key: row[key] for key in (
         "f1", "precision", "recall", "f1_no_offset", "count_ratio", "test_pieces")}
@@ -681,7 +713,8 @@ def _train_golf(args: argparse.Namespace, config, state: Path) -> tuple[object, 
 
     fold = 0 if args.fold is None else args.fold
     trained = train_golf_model(config, loss=args.loss, noise_level=args.noise, seed=args.seed,
-                               fold=fold, progress=not args.quiet, checkpoint_path=state)
+                               fold=fold, progress=not args.quiet, checkpoint_path=state,
+                               device=args.device)
     row = evaluate_golf_model(trained, held_out_clips(config, fold))
     trained.info["test_scores"] = {key: row[key] for key in (
         "pce", "pce_exact", "median_abs_error", "test_clips")}

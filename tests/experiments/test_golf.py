@@ -24,7 +24,7 @@ TINY = exp.GolfExperimentConfig(data=TINY_DATA, iterations=4, window=16, batch_s
 PARAMS = {"loss": "softloc", "noise_level": 2, "distribution": "normal", "seed": 0, "fold": 1}
 ROW_KEYS = ({"pce", "pce_exact", "mean_abs_error", "median_abs_error", "mean_tolerance",
              "test_clips", "train_clips", "train_events", "labels_moved", "labels_clipped",
-             "iterations", "learning_rate", "alpha", "final_loss"}
+             "iterations", "learning_rate", "alpha", "final_loss", "device"}
             | {f"pce_{name}" for name in GOLF_EVENTS})
 
 

@@ -26,7 +26,7 @@ TINY_PIANO = exp.PianoExperimentConfig(
 ROW_KEYS = {"f1", "precision", "recall", "threshold", "offset", "decode_rule", "oracle_f1",
             "validation_f1", "f1_no_offset", "threshold_no_offset", "validation_f1_no_offset",
             "predicted_events", "true_events", "count_ratio", "mean_error",
-            "labels_within_tolerance", "final_loss", "parameters", "test_pieces"}
+            "labels_within_tolerance", "final_loss", "parameters", "test_pieces", "device"}
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +170,25 @@ def test_run_one_returns_a_complete_drum_row(drum_row):
     assert drum_row["train_sequences"] == 2 * drum_row["train_pieces"]  # one augmented copy
     assert 0.0 < drum_row["labels_within_tolerance"] < 1.0  # 50 ms noise moves some out
     json.dumps(drum_row)
+
+
+def test_presets():
+    piano, drums = EXPERIMENTS["piano"], EXPERIMENTS["drums"]
+    assert piano.config(preset="release") == exp.PianoExperimentConfig()
+    assert drums.config(preset="release") == exp.DrumExperimentConfig()
+    paper = piano.config(preset="paper")
+    assert paper.fps == 200 and paper.iterations == 160_000 and paper.batch_size == 32
+    assert paper.mel.n_mels == 384 and paper.mel.window == "hamming"
+
+
+def test_the_paper_preset_runs_end_to_end(cache):
+    # the authors' features and network on tiny data, two steps: shapes and the decoder fit
+    paper = EXPERIMENTS["piano"].config(preset="paper")
+    config = dataclasses.replace(TINY_PIANO, cache_dir=cache, mel=paper.mel, model=paper.model,
+                                 batch_size=2, iterations=2, warmup_steps=0)
+    row = exp.run_one(params(loss="softloc", noise_level=0.0), config, device="cpu")
+    assert row["parameters"] > 500_000 and row["device"] == "cpu"
+    assert 0.0 <= row["f1"] <= 1.0
 
 
 def test_run_one_is_reproducible(drum_row, cache):

@@ -25,6 +25,7 @@ ROW_KEYS = {
     "f1_shift_m1", "f1_shift_p0", "f1_shift_p1", "f1_shift_p2", "best_shift", "train_events",
     "noisy_train_events", "labels_moved", "labels_merged", "labels_clipped",
     "held_out_subject", "test_steps", "iterations", "learning_rate", "alpha", "final_loss",
+    "device",
 }
 
 

@@ -105,8 +105,9 @@ The result row
 ``median_abs_error`` (frames, over clips and events), ``mean_tolerance`` (frames);
 ``test_clips``, ``train_clips``; the noise actually applied (``train_events``,
 ``labels_moved``, ``labels_clipped``); ``iterations``, ``learning_rate``, ``alpha`` (the peak;
-``None`` but for SoftLoc), ``final_loss``. The same parameters and configuration give the
-identical row (the runner adds the runtime).
+``None`` but for SoftLoc), ``final_loss``; ``device`` (where it trained). The same
+parameters and configuration give the identical row on one device (the runner adds the
+runtime).
 """
 
 from __future__ import annotations
@@ -455,11 +456,12 @@ def event_probabilities(model: FrameRecurrentDetector, frames: np.ndarray, *,
     Decode with :func:`softloc.decode.argmax_events` (per event, the most probable frame).
     """
     model.eval()
+    device = next(model.parameters()).device
     with torch.no_grad():
-        logits = model(torch.from_numpy(frames).permute(0, 3, 1, 2)[None])[0]
+        logits = model(torch.from_numpy(frames).permute(0, 3, 1, 2)[None].to(device))[0]
         probs = torch.softmax(logits, dim=0)[:NO_EVENT_CLASS] if softmax else \
             torch.sigmoid(logits)
-    return probs.double()
+    return probs.double().cpu()
 
 
 def _predict(model: FrameRecurrentDetector, clips: list[GolfClip], softmax: bool) -> np.ndarray:
@@ -504,19 +506,21 @@ class TrainedGolfModel:
 
 #: The keys of :attr:`TrainedGolfModel.info` that :func:`run_one` puts in its row, in order.
 _ROW_TRAINING_KEYS = ("train_clips", "train_events", "labels_moved", "labels_clipped",
-                      "iterations", "learning_rate", "alpha", "final_loss")
+                      "iterations", "learning_rate", "alpha", "final_loss", "device")
 
 
 def train_golf_model(config: GolfExperimentConfig, *, loss: str, noise_level: float = 0.0,
                      seed: int = 0, fold: int = 0, progress: bool = False,
-                     checkpoint_path: str | Path | None = None) -> TrainedGolfModel:
+                     checkpoint_path: str | Path | None = None,
+                     device: str = "cpu") -> TrainedGolfModel:
     """Train one detector on the clips outside ``fold`` with misaligned event frames.
 
     ``loss``: one of :data:`LOSSES`; ``noise_level``: sigma of the label shift in frames;
     ``seed``: noise draw, initialisation and crops; ``fold``: the held-out fold (0-3), whose
     clips are not trained on. ``checkpoint_path``: resumable training state
     (:func:`softloc.training.train`): a run interrupted after a checkpoint continues from it.
-    Steps 1-3 of the module docstring.
+    ``device``: where to train (:func:`~softloc.training.resolve_device`); the model stays
+    there. Steps 1-3 of the module docstring.
     """
     if not isinstance(config, GolfExperimentConfig):
         raise TypeError(f"config must be a GolfExperimentConfig, got {type(config).__name__}")
@@ -545,7 +549,7 @@ def train_golf_model(config: GolfExperimentConfig, *, loss: str, noise_level: fl
         torch.random.set_rng_state(state)
     result = train(model, _loss_spec(loss, config), batches, steps=config.iterations,
                    learning_rate=config.learning_rate, seed=run_seed,
-                   log_every=max(1, config.iterations // 10), progress=progress, device="cpu",
+                   log_every=max(1, config.iterations // 10), progress=progress, device=device,
                    checkpoint_path=checkpoint_path,
                    checkpoint_every=None if checkpoint_path is None else max(
                        1, config.iterations // 10),
@@ -556,7 +560,8 @@ def train_golf_model(config: GolfExperimentConfig, *, loss: str, noise_level: fl
             "iterations": config.iterations, "learning_rate": config.learning_rate,
             "alpha": config.alpha if loss == "softloc" else None,
             "final_loss": result.final_loss,
-            "parameters": sum(p.numel() for p in model.parameters())}
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "device": str(next(model.parameters()).device)}
     return TrainedGolfModel(model=model, softmax=softmax, image_size=config.data.image_size,
                             info=info)
 
@@ -604,17 +609,18 @@ def evaluate_golf_model(trained: TrainedGolfModel, clips: list[GolfClip]) -> dic
     return row
 
 
-def run_one(params: dict, config: GolfExperimentConfig) -> dict:
+def run_one(params: dict, config: GolfExperimentConfig, device: str = "cpu") -> dict:
     """Train one detector on misaligned event frames and score it on the held-out fold.
 
     ``params``: ``loss`` (one of :data:`LOSSES`), ``noise_level`` (sigma in frames, >= 0),
-    ``distribution`` (``'normal'``), ``seed`` (>= 0), ``fold`` (the test fold, 0-3). Returns
-    the row described in the module docstring.
+    ``distribution`` (``'normal'``), ``seed`` (>= 0), ``fold`` (the test fold, 0-3);
+    ``device``: where to train. Returns the row described in the module docstring.
     """
     if not isinstance(config, GolfExperimentConfig):
         raise TypeError(f"config must be a GolfExperimentConfig, got {type(config).__name__}")
     loss, level, seed, fold = _check_params(params)
-    trained = train_golf_model(config, loss=loss, noise_level=level, seed=seed, fold=fold)
+    trained = train_golf_model(config, loss=loss, noise_level=level, seed=seed, fold=fold,
+                               device=device)
     row = evaluate_golf_model(trained, held_out_clips(config, fold))
     row.update({key: trained.info[key] for key in _ROW_TRAINING_KEYS})
     return row
@@ -660,4 +666,5 @@ GOLF_EXPERIMENT = SweepExperiment(
     score="pce",
     score_label="PCE (GolfDB tolerance, held-out fold)",
     noise_unit="frames",
+    takes_device=True,
 )

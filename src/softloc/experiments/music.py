@@ -67,7 +67,8 @@ offset, a diagnostic only); pooled counts ``predicted_events``, ``true_events``,
 reference); for the drums ``f1_<class>``, ``precision_<class>``, ``recall_<class>`` (mean over
 pieces of each class alone, the paper's per-instrument numbers); the noise applied
 (``labels_within_tolerance``: share of training onsets still within 50 ms of the truth);
-``final_loss``; sizes. The same parameters and configuration give the identical row.
+``final_loss``; sizes; ``device`` (where it trained). The same parameters and configuration
+give the identical row on one device.
 """
 
 from __future__ import annotations
@@ -564,11 +565,12 @@ def _probabilities(model: ConvRecurrentDetector, pieces: Sequence[MusicPiece],
     """Per piece ``(C, T)`` probabilities and the spectrogram (whole pieces at once)."""
     out = []
     model.eval()
+    device = next(model.parameters()).device
     with torch.no_grad():
         for piece in pieces:
             spec = _features_cached(piece, mel, 1.0)
-            logits = model(torch.from_numpy(spec.features)[None])[0]
-            out.append((torch.sigmoid(logits.double()).numpy(), spec))
+            logits = model(torch.from_numpy(spec.features)[None].to(device))[0]
+            out.append((torch.sigmoid(logits.double()).cpu().numpy(), spec))
     return out
 
 
@@ -609,13 +611,15 @@ def _choose_decoders(probabilities, pieces, config: MusicExperimentConfig):
 
 def train_music_model(config: MusicExperimentConfig, *, loss: str, noise_level: float = 0.0,
                       seed: int = 0, progress: bool = False,
-                      checkpoint_path: str | Path | None = None) -> TrainedMusicModel:
+                      checkpoint_path: str | Path | None = None,
+                      device: str = "cpu") -> TrainedMusicModel:
     """Train one model of a music experiment and choose its threshold on the validation works.
 
     ``loss``: a name of :data:`PIANO_LOSSES` (any training loss of :mod:`softloc.training`
     works); ``noise_level``: sigma of the training label noise in seconds; ``seed``: noise draw,
     initialisation and batches. ``checkpoint_path``: resumable training state
-    (:func:`softloc.training.train`).
+    (:func:`softloc.training.train`). ``device``: where to train and evaluate (``'cpu'``,
+    ``'cuda'``, ``'auto'``: :func:`~softloc.training.resolve_device`); the model stays there.
     """
     if not isinstance(config, MusicExperimentConfig):
         raise TypeError(f"config must be a MusicExperimentConfig, got {type(config).__name__}")
@@ -646,7 +650,7 @@ def train_music_model(config: MusicExperimentConfig, *, loss: str, noise_level: 
                    lr_schedule="cosine", warmup_steps=min(config.warmup_steps,
                                                           config.iterations - 1),
                    gradient_clip=config.gradient_clip, seed=run_seed,
-                   log_every=max(1, config.iterations // 20), progress=progress, device="cpu",
+                   log_every=max(1, config.iterations // 20), progress=progress, device=device,
                    checkpoint_path=checkpoint_path,
                    checkpoint_every=None if checkpoint_path is None else max(
                        1, config.iterations // 10),
@@ -659,7 +663,8 @@ def train_music_model(config: MusicExperimentConfig, *, loss: str, noise_level: 
                  "validation_f1": validation_f1, "validation_pieces": len(parts.validation),
                  "threshold_no_offset": plain.threshold,
                  "validation_f1_no_offset": plain_f1,
-                 "parameters": sum(p.numel() for p in model.parameters())})
+                 "parameters": sum(p.numel() for p in model.parameters()),
+                 "device": str(next(model.parameters()).device)})
     return TrainedMusicModel(model=model, mel=config.mel, class_names=tuple(class_names),
                              decoder=decoder, info=info)
 
@@ -697,11 +702,11 @@ def evaluate_music_model(trained: TrainedMusicModel, pieces: Sequence[MusicPiece
     return row
 
 
-def run_one(params: dict, config: MusicExperimentConfig) -> dict:
+def run_one(params: dict, config: MusicExperimentConfig, device: str = "cpu") -> dict:
     """Train on noisy labels, choose the threshold on clean validation works, score the test
     works. ``params``: ``loss``, ``noise_level`` (seconds), ``distribution`` (``'normal'``),
     ``seed``; the drum-softness sweep adds nothing: its ``noise_level`` may be ``'random'`` (see
-    :data:`DRUM_SOFTNESS_EXPERIMENT`)."""
+    :data:`DRUM_SOFTNESS_EXPERIMENT`). ``device``: where to train (the row records it)."""
     if not isinstance(config, MusicExperimentConfig):
         raise TypeError(f"config must be a MusicExperimentConfig, got {type(config).__name__}")
     losses = PIANO_LOSSES if isinstance(config.data, PianoConfig) else DRUM_LOSSES
@@ -717,7 +722,7 @@ def run_one(params: dict, config: MusicExperimentConfig) -> dict:
     name = "piano" if isinstance(config.data, PianoConfig) else "drums"
     loss, level, _, seed = check_run_params(params, experiment=name, losses=losses,
                                             distributions=("normal",), noise_unit="seconds")
-    trained = train_music_model(config, loss=loss, noise_level=level, seed=seed)
+    trained = train_music_model(config, loss=loss, noise_level=level, seed=seed, device=device)
     row = evaluate_music_model(trained, split_pieces(config).test, config)
     info = dict(trained.info)
     info["loss"] = info["loss"]["name"]
@@ -733,6 +738,33 @@ def run_one(params: dict, config: MusicExperimentConfig) -> dict:
 QUICK_PIANO = PianoExperimentConfig(iterations=1000)
 QUICK_DRUMS = DrumExperimentConfig(data=DrumConfig(num_grooves=24), iterations=1800)
 
+#: ``--preset release``: the configurations the shipped detectors
+#: (:data:`softloc.detector.PRETRAINED`) were trained with, pinned here so that
+#: ``softloc train piano --preset release --seed 0`` reproduces them when the research
+#: defaults move on.
+RELEASE_PIANO = PianoExperimentConfig()
+RELEASE_DRUMS = DrumExperimentConfig()
+
+#: ``--preset paper``: the authors' piano set-up (reference-spec section 3.3) at the paper's
+#: scale, sensible on a GPU only (160,000 steps of batch 32 on 1.5 s windows at 200 frames/s:
+#: days on 2 CPU cores). Features: 384 log-mel bands up to 7.27 kHz (the authors' lowest 384
+#: of 550), 25 ms Hamming window, 5 ms hop, pre-emphasis 0.97; network: 9 convolutions
+#: (32, 32, 64, 64, 64, 64, 64, 128, 128 filters, 3 x 3 kernels where the authors had 3 x 4:
+#: odd sizes only here), frequency pooling down to one band, no normalisation, a 128-unit
+#: LSTM and a 96-unit dense layer (0.55 M parameters for 88 keys; the authors' 70 keys and
+#: 3 x 4 kernels: 0.68 M); Adam at 3e-4, clip 10, s_M = 100 ms, the authors' alpha schedule.
+#: The data stay this package's rendered pianos (MAPS is not redistributable: see
+#: :func:`softloc.data.load_maps` for a user's copy). Not the authors' derivative features
+#: (their 768 inputs) or their 7-way augmentation.
+PAPER_PIANO = PianoExperimentConfig(
+    mel=MelConfig(hop_seconds=0.005, window_seconds=0.025, n_fft=4096, n_mels=384, fmin=0.0,
+                  fmax=7270.0, window="hamming", preemphasis=0.97),
+    model={"channels": [32, 32, 64, 64, 64, 64, 64, 128, 128],
+           "pools": [3, 2, 2, 2, 2, 2, 2, 2, 1], "kernel": [3, 3], "hidden": 128, "fc": 96,
+           "batch_norm": False},
+    window_seconds=1.5, batch_size=32, iterations=160_000, learning_rate=3e-4,
+    warmup_steps=0, gradient_clip=10.0, softness_seconds=0.1)
+
 PIANO_EXPERIMENT = SweepExperiment(
     name="piano",
     summary=("the paper's piano-onset experiment (section 6.3, Table 3) on Bach chorales "
@@ -745,9 +777,11 @@ PIANO_EXPERIMENT = SweepExperiment(
     quick_axes={"loss": ("ce", "ls-se", "softloc"), "noise_level": (0.0, 0.1, 0.2),
                 "distribution": ("normal",), "seed": (0,)},
     quick_config=QUICK_PIANO,
+    presets={"release": RELEASE_PIANO, "paper": PAPER_PIANO},
     score="f1",
     score_label="F1 (50 ms, mean over test pieces)",
     noise_unit="s",
+    takes_device=True,
 )
 
 DRUM_EXPERIMENT = SweepExperiment(
@@ -761,9 +795,11 @@ DRUM_EXPERIMENT = SweepExperiment(
     quick_axes={"loss": DRUM_LOSSES, "noise_level": (0.0, 0.05, 0.1),
                 "distribution": ("normal",), "seed": (0,)},
     quick_config=QUICK_DRUMS,
+    presets={"release": RELEASE_DRUMS},
     score="f1",
     score_label="F1 (50 ms, mean over test pieces)",
     noise_unit="s",
+    takes_device=True,
 )
 
 
@@ -840,5 +876,6 @@ DRUM_SOFTNESS_EXPERIMENT = SweepExperiment(
     score="f1",
     score_label="F1 (50 ms, mean over test pieces)",
     noise_unit="s",
+    takes_device=True,
     extra_report=softness_heatmap,
 )

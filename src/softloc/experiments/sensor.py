@@ -46,8 +46,9 @@ diagnostic only); ``predicted_events``, ``true_events``, ``count_ratio`` (their 
 ``f1_shift_m2 .. f1_shift_p2``: F1 of the fixed-rule predictions moved by -2..+2 steps (a
 detector that fires one step late scores best at ``f1_shift_m1``) and ``best_shift``; the
 noise actually applied (``train_events``, ``noisy_train_events``, ``labels_moved``,
-``labels_merged``, ``labels_clipped``); ``final_loss``. The same parameters and configuration
-give the identical row (the runner adds the runtime).
+``labels_merged``, ``labels_clipped``); ``final_loss``; ``device`` (where it trained). The
+same parameters and configuration give the identical row on one device (the runner adds the
+runtime).
 """
 
 from __future__ import annotations
@@ -317,12 +318,13 @@ def _shifted_f1(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray, shift: in
     return frame_f_measure(truth, moved & mask, mask=mask).f1
 
 
-def run_one(params: dict, config: SensorExperimentConfig) -> dict:
+def run_one(params: dict, config: SensorExperimentConfig, device: str = "cpu") -> dict:
     """Train one detector on misaligned labels and score it on the held-out subject.
 
     ``params``: ``loss`` (one of :data:`LOSSES`), ``noise_level`` (steps, >= 0),
     ``distribution`` (one of :data:`DISTRIBUTIONS`), ``seed`` (>= 0), ``fold`` (the held-out
-    subject). Returns the row described in the module docstring.
+    subject); ``device``: where to train (:func:`~softloc.training.resolve_device`). Returns
+    the row described in the module docstring.
     """
     if not isinstance(config, SensorExperimentConfig):
         raise TypeError(f"config must be a SensorExperimentConfig, got {type(config).__name__}")
@@ -353,12 +355,14 @@ def run_one(params: dict, config: SensorExperimentConfig) -> dict:
     result = train(model, spec, batches, steps=config.iterations,
                    learning_rate=LEARNING_RATES[loss], gradient_clip=GRADIENT_CLIPS[loss],
                    seed=run_seed, log_every=max(1, config.iterations // 10), progress=False,
-                   device="cpu")
+                   device=device)
 
     test = split.test.stack()
     model.eval()
+    trained_on = next(model.parameters()).device
     with torch.no_grad():
-        probs = torch.sigmoid(model(torch.from_numpy(test.features)))[:, 0, :].double().numpy()
+        logits = model(torch.from_numpy(test.features).to(trained_on))
+        probs = torch.sigmoid(logits)[:, 0, :].double().cpu().numpy()
     valid = test.mask
     probs = np.where(valid, probs, 0.0)
     truth = (test.labels > 0) & valid
@@ -384,7 +388,7 @@ def run_one(params: dict, config: SensorExperimentConfig) -> dict:
     row.update({"held_out_subject": int(dataset.subjects[fold]), "test_steps": int(valid.sum()),
                 "iterations": config.iterations, "learning_rate": LEARNING_RATES[loss],
                 "alpha": config.alpha if loss == "softloc" else None,
-                "final_loss": result.final_loss})
+                "final_loss": result.final_loss, "device": str(trained_on)})
     return row
 
 
@@ -425,4 +429,5 @@ SENSOR_EXPERIMENT = SweepExperiment(
     score="f1",
     score_label="F1 (zero tolerance, held-out subject)",
     noise_unit="steps",
+    takes_device=True,
 )

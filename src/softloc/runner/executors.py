@@ -32,18 +32,19 @@ def default_workers() -> int:
 
 
 def _call(run_one: Callable[..., Any], params: dict, config: Any,
-          progress: bool | None = None) -> tuple[Any, float]:
-    """Run one point with one torch intra-op thread; returns ``(result, seconds)``."""
+          progress: bool | None = None, device: str | None = None) -> tuple[Any, float]:
+    """Run one point with one torch intra-op thread; returns ``(result, seconds)``.
+
+    ``progress`` and ``device`` are passed on to ``run_one`` unless ``None``."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    options = {name: value for name, value in (("progress", progress), ("device", device))
+               if value is not None}
     start = time.perf_counter()
     try:
-        if progress is None:
-            result = run_one(params, config)
-        else:
-            result = run_one(params, config, progress=progress)
+        result = run_one(params, config, **options)
     finally:
         torch.set_num_threads(threads)
     return result, time.perf_counter() - start
@@ -121,21 +122,24 @@ class _Executors:
         for spec in runs:
             try:
                 result, runtime_s = _call(self.experiment.run_one, spec.parameters, self.config,
-                                          run_progress)
+                                          run_progress, self.device)
             except Exception as error:
                 raise _failure(spec, error, self.out_dir) from error
             self._record(record, spec, result, runtime_s)
 
     def _execute_pool(self, runs: list[RunSpec], record: Callable) -> None:
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(runs)),
-                                   mp_context=multiprocessing.get_context())
+        # A CUDA device needs fresh worker processes: CUDA does not survive a fork.
+        context = multiprocessing.get_context(
+            "spawn" if self.device is not None and self.device.startswith("cuda") else None)
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(runs)), mp_context=context)
         failure: RunFailedError | None = None
         interrupted = True
         try:
             progress = False if self.experiment.takes_progress else None
             run_one = self.experiment.run_one
             futures = {
-                pool.submit(_call, run_one, spec.parameters, self.config, progress): spec
+                pool.submit(_call, run_one, spec.parameters, self.config, progress,
+                            self.device): spec
                 for spec in runs
             }
             for future in as_completed(futures):
@@ -185,8 +189,8 @@ class _Executors:
             config_ref = ray.put(self.config)
             progress = False if self.experiment.takes_progress else None
             specs = {
-                remote_call.remote(self.experiment.run_one, spec.parameters, config_ref, progress):
-                spec
+                remote_call.remote(self.experiment.run_one, spec.parameters, config_ref, progress,
+                                   self.device): spec
                 for spec in runs
             }
             pending = list(specs)

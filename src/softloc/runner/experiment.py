@@ -4,7 +4,7 @@ configurations and how its results are tabulated."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .hashing import _canonical_json
@@ -38,6 +38,9 @@ class SweepExperiment:
     quick_axes, quick_config:
         Axes and configuration of ``--quick`` (a check that runs in minutes); default the full
         ones.
+    presets:
+        Named configurations besides the default and the quick one (``--preset NAME``), e.g.
+        ``{"paper": ...}`` for the paper's scale, each a ``config_type``.
     loss_axis, noise_axis:
         The axes that are the rows (losses) and columns (noise levels) of the tables.
     distribution_axis:
@@ -55,6 +58,9 @@ class SweepExperiment:
         so that old results are not resumed into new ones.
     takes_progress:
         ``run_one`` accepts ``progress: bool`` (True only for in-process runs with progress on).
+    takes_device:
+        ``run_one`` accepts ``device: str`` (``'cpu'``, ``'cuda:0'``...), passed when a sweep is
+        given a device (``softloc bench --device``).
     extra_report:
         Optional ``extra_report(results: SweepResults) -> {kind: path}``: writes figures or
         tables beyond the standard ones into ``results.out_dir`` (atomically) whenever the
@@ -69,6 +75,7 @@ class SweepExperiment:
     score: str
     quick_axes: Mapping[str, Sequence[Any]] | None = None
     quick_config: Any = None
+    presets: Mapping[str, Any] = field(default_factory=dict)
     loss_axis: str = "loss"
     noise_axis: str = "noise_level"
     distribution_axis: str | None = "distribution"
@@ -78,6 +85,7 @@ class SweepExperiment:
     score_format: str = ".3f"
     version: str = "1"
     takes_progress: bool = False
+    takes_device: bool = False
     extra_report: Callable[..., Mapping[str, str]] | None = None
 
     def __post_init__(self) -> None:
@@ -113,6 +121,15 @@ class SweepExperiment:
                 f"quick_config must be a {self.config_type.__name__}, "
                 f"got {type(self.quick_config).__name__}"
             )
+        if not isinstance(self.presets, Mapping):
+            raise TypeError(f"presets must be a mapping of names to configurations, got "
+                            f"{type(self.presets).__name__}")
+        for preset, value in self.presets.items():
+            _check_name(preset, "presets")
+            if not isinstance(value, self.config_type):
+                raise TypeError(f"presets[{preset!r}] must be a {self.config_type.__name__}, "
+                                f"got {type(value).__name__}")
+        object.__setattr__(self, "presets", dict(self.presets))
         try:
             format(1.0, self.score_format)
         except (TypeError, ValueError):
@@ -122,8 +139,20 @@ class SweepExperiment:
         if not isinstance(self.version, str):
             raise TypeError(f"version must be a str, got {type(self.version).__name__}")
 
-    def config(self, quick: bool = False) -> Any:
-        """The configuration of the full sweep, or of ``--quick``."""
+    def config(self, quick: bool = False, preset: str | None = None) -> Any:
+        """The configuration of the full sweep, of ``--quick``, or of the named ``preset``.
+
+        Raises ``ValueError`` for a preset the experiment does not have, or with ``quick``.
+        """
+        if preset is not None:
+            if quick:
+                raise ValueError("quick and preset exclude each other: choose one "
+                                 "configuration")
+            if preset not in self.presets:
+                known = ", ".join(self.presets) or "none"
+                raise ValueError(f"unknown preset {preset!r} of the {self.name!r} experiment; "
+                                 f"its presets: {known}")
+            return self.presets[preset]
         if quick and self.quick_config is not None:
             return self.quick_config
         return self.config_type()

@@ -110,6 +110,7 @@ class Sweep(_Executors):
     address: str | None
     resume: bool
     force: bool
+    device: str | None = None
 
     @property
     def config_hash(self) -> str:
@@ -240,6 +241,7 @@ def prepare_sweep(
     resume: bool = False,
     force: bool = False,
     score: str | None = None,
+    device: str | None = None,
 ) -> Sweep:
     """Validate a sweep and its output folder; nothing runs and nothing is written.
 
@@ -273,6 +275,12 @@ def prepare_sweep(
         Delete ``out_dir``'s results and start over (not with ``resume``).
     score:
         The result column the tables average; default ``experiment.score``.
+    device:
+        Where each run trains (``'cpu'``, ``'cuda'``, ``'cuda:N'``, ``'auto'``:
+        :func:`~softloc.training.resolve_device`), passed to ``run_one`` as ``device=``; only
+        for experiments with ``takes_device``. ``None``: the experiment's default (the CPU).
+        Not part of the configuration hash: a sweep resumed on another device continues (its
+        rows record where they ran). A CUDA device runs with the local executor only.
 
     Raises
     ------
@@ -306,6 +314,17 @@ def prepare_sweep(
     score = experiment.score if score is None else score
     if not isinstance(score, str) or not score:
         raise ValueError(f"score must be a non-empty column name, got {score!r}")
+    if device is not None:
+        if not experiment.takes_device:
+            raise ValueError(f"device: the {experiment.name!r} experiment's runs do not take a "
+                             f"device (its run_one has no device option)")
+        from ..training.devices import resolve_device
+
+        resolved = resolve_device(device)
+        if resolved.type == "cuda" and executor == "ray":
+            raise ValueError("device: CUDA runs need the local executor (Ray tasks would "
+                             "need GPU resources, which softloc does not request yet)")
+        device = str(resolved)
     if executor == "ray":
         _import_ray()
     if executor == "ray" or workers > 1:
@@ -327,6 +346,7 @@ def prepare_sweep(
         address=address,
         resume=resume,
         force=force,
+        device=device,
     )
     sweep._check_folder()
     return sweep

@@ -11,6 +11,7 @@ The pieces
                                        ``'softmax-ce'``
 :func:`sampled_batches`                a batch function drawing random rows of in-memory tensors
 :func:`train`                          the loop: optimiser, clipping, evaluation, checkpoints
+:func:`resolve_device`                 ``'cpu'``, ``'cuda'``, ``'cuda:N'``, ``'auto'`` -> a device
 :class:`TrainingResult`                final step, loss and evaluation histories, wall time
 =====================================  ==========================================================
 
@@ -40,7 +41,8 @@ Conventions
   ``k`` (provided the function draws its randomness from ``generator``): a resumed run sees
   exactly the batches the uninterrupted run saw, with no data-loader state to save. Tensors
   are moved to the training device after the call (data drawn on the CPU are the same on every
-  device).
+  device). With ``prefetch`` (on by default on a GPU) one background thread draws the next
+  batches while a step trains; the batches are the same.
 * **Randomness inside the model** (dropout, ...) draws from the global torch generator, which
   :func:`train` seeds from ``seed`` at the start, saves in checkpoints and restores on resume;
   the caller's global generator state is restored when :func:`train` returns. Initialising the
@@ -71,6 +73,7 @@ Modules
 :mod:`~softloc.training.optimizers`    :data:`OPTIMIZERS` by name, or a factory
 :mod:`~softloc.training.settings`      the settings of a run, the learning-rate schedule
 :mod:`~softloc.training.randomness`    per-stream seeds, deterministic algorithms
+:mod:`~softloc.training.devices`       :func:`resolve_device`
 :mod:`~softloc.training.evaluation`    ``evaluate(model, step)`` off the training trajectory
 :mod:`~softloc.training.checkpoints`   atomic checkpoints, checked against the run on resume
 :mod:`~softloc.training.records`       a run's progress, :class:`LossRecord`,
@@ -97,6 +100,7 @@ True
 
 from .batches import BatchFunction, sampled_batches
 from .checkpoints import CHECKPOINT_FORMAT
+from .devices import DEVICE_CHOICES, resolve_device
 from .loop import train
 from .loss_spec import LOSS_NAMES, LossFunction, LossSpec, make_loss
 from .optimizers import OPTIMIZERS, OptimizerFactory
@@ -108,6 +112,8 @@ __all__ = [
     "OPTIMIZERS",
     "LR_SCHEDULES",
     "CHECKPOINT_FORMAT",
+    "DEVICE_CHOICES",
+    "resolve_device",
     "LossSpec",
     "LossFunction",
     "make_loss",

@@ -3,7 +3,8 @@
 :func:`train` checks its options and builds the run (:func:`_set_up`), then, inside
 deterministic algorithms and a forked global generator, starts or resumes it
 (:meth:`_Run.start`) and repeats until ``steps`` steps are done: set the step's learning rate
-(:meth:`_Run.set_learning_rate`), draw its batch (:meth:`_Run.sample_batch`), take the step
+(:meth:`_Run.set_learning_rate`), draw its batch (:meth:`_Run.sample_batch`, on a background
+thread with ``prefetch``), take the step
 (:meth:`_Run.optimizer_step`), log it (:meth:`_Run.log`), evaluate and checkpoint on their
 grids (:meth:`_Run.evaluate_on_grid`, :meth:`_Run.checkpoint_on_grid`); then
 :meth:`_Run.finish` evaluates and checkpoints the last step and :meth:`_Run.result` reports.
@@ -15,6 +16,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +25,13 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .._checks import check_int
-from .batches import BatchFunction, _to_device, _unpack
+from .batches import BatchFunction, _BatchSource, _checked_prefetch
 from .checkpoints import _Checkpoint, _checked_path
 from .evaluation import _checked_eval_every, _evaluation, _Evaluate
 from .loss_spec import LossFunction, LossSpec, _as_spec
 from .optimizers import OptimizerFactory, _make_optimizer
-from .randomness import _BATCH_STREAM, _MODEL_STREAM, _derive_seed, _deterministic
+from .devices import resolve_device
+from .randomness import _MODEL_STREAM, _derive_seed, _deterministic
 from .records import EvalRecord, LossRecord, TrainingResult, _State
 from .settings import _Settings
 
@@ -56,6 +59,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     device: str | torch.device | None = None,
+    prefetch: int | None = None,
     deterministic: bool = True,
 ) -> TrainingResult:
     """Train ``model`` for ``steps`` optimiser steps on ``loss_spec``; deterministic, resumable.
@@ -105,7 +109,15 @@ def train(
     progress:
         Show a tqdm bar over steps with the loss and learning rate.
     device:
-        Where to train; ``None``: where the model's parameters are.
+        Where to train: ``'cpu'``, ``'cuda'``, ``'cuda:N'``, ``'auto'`` (CUDA when available)
+        or a :class:`torch.device` (:func:`~softloc.training.devices.resolve_device`);
+        ``None``: where the model's parameters are. Batches are moved there after they are
+        drawn.
+    prefetch:
+        Batches drawn ahead on one background thread while a step trains (>= 0; 0: drawn on
+        the training thread when needed). ``None`` (default): 2 on a CUDA device, 0 on the
+        CPU, where that thread would take a core from the step. The batches, hence the run,
+        are the same for every value.
     deterministic:
         Enable deterministic algorithms (warn-only) for the run.
 
@@ -127,10 +139,11 @@ def train(
                   lr_schedule=lr_schedule, warmup_steps=warmup_steps,
                   gradient_clip=gradient_clip, seed=seed, evaluate=evaluate,
                   eval_every=eval_every, log_every=log_every, checkpoint_path=checkpoint_path,
-                  checkpoint_every=checkpoint_every, resume=resume, device=device)
+                  checkpoint_every=checkpoint_every, resume=resume, device=device,
+                  prefetch=prefetch)
     started = time.perf_counter()
     with _deterministic(deterministic, run.device), \
-            torch.random.fork_rng(devices=run.cuda_devices):
+            torch.random.fork_rng(devices=run.cuda_devices), closing(run.source):
         state, resumed_from = run.start(resume)
         bar = tqdm(total=run.settings.steps, initial=state.step, desc=f"train {run.spec.name}",
                    unit="step", disable=not progress, leave=False, dynamic_ncols=True)
@@ -155,7 +168,7 @@ class _Run:
     model: nn.Module
     spec: LossSpec
     loss_function: LossFunction
-    batches: BatchFunction
+    source: _BatchSource
     settings: _Settings
     evaluate: _Evaluate | None
     eval_every: int | None
@@ -190,11 +203,7 @@ class _Run:
 
     def sample_batch(self, step: int) -> tuple[Any, Tensor, Tensor | None]:
         """The batch of ``step`` (its generator seeded from seed and step), on the device."""
-        generator = torch.Generator().manual_seed(
-            _derive_seed(self.settings.seed, _BATCH_STREAM, step))
-        inputs, targets, mask = _unpack(self.batches(step, generator), step)
-        return (_to_device(inputs, self.device), targets.to(self.device),
-                None if mask is None else mask.to(self.device))
+        return self.source.get(step)
 
     def optimizer_step(self, step: int, inputs: Any, targets: Tensor,
                        mask: Tensor | None) -> tuple[float, float]:
@@ -286,7 +295,7 @@ def _set_up(model: Any, loss_spec: Any, batches: Any, *, steps: Any, optimizer: 
             optimizer_options: Mapping[str, Any] | None, learning_rate: Any, lr_schedule: Any,
             warmup_steps: Any, gradient_clip: Any, seed: Any, evaluate: Any, eval_every: Any,
             log_every: Any, checkpoint_path: str | os.PathLike | None, checkpoint_every: Any,
-            resume: bool, device: str | torch.device | None) -> _Run:
+            resume: bool, device: str | torch.device | None, prefetch: Any) -> _Run:
     """Check every option of :func:`train` before anything runs; place the model, build the
     optimiser."""
     if not isinstance(model, nn.Module):
@@ -306,7 +315,8 @@ def _set_up(model: Any, loss_spec: Any, batches: Any, *, steps: Any, optimizer: 
     parameters_on = next(iter(model.parameters()), None)
     if device is None:
         device = parameters_on.device if parameters_on is not None else torch.device("cpu")
-    device = torch.device(device)
+    device = resolve_device(device)
+    prefetch = _checked_prefetch(prefetch, device)
     model.to(device)
     parameters = [p for p in model.parameters() if p.requires_grad]
     if not parameters:
@@ -316,7 +326,8 @@ def _set_up(model: Any, loss_spec: Any, batches: Any, *, steps: Any, optimizer: 
     cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
     checkpoint = None if path is None else _Checkpoint(path, spec, settings, model, optim, device)
-    return _Run(model=model, spec=spec, loss_function=loss_function, batches=batches,
+    source = _BatchSource(batches, settings.seed, settings.steps, device, prefetch)
+    return _Run(model=model, spec=spec, loss_function=loss_function, source=source,
                 settings=settings, evaluate=evaluate, eval_every=eval_every,
                 checkpoint=checkpoint, checkpoint_every=checkpoint_every, device=device,
                 cuda_devices=cuda_devices, parameters=parameters, optimizer=optim)
