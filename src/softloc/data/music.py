@@ -134,7 +134,30 @@ _HOW_TO_GET = {
 
 
 class CacheIntegrityError(ValueError):
-    """A cached file is missing or its sha256 differs from the manifest's."""
+    """A cached file is missing or its sha256 differs from the manifest's.
+
+    A ``ValueError``; its message names the file. Raised by :func:`render_piano_dataset`,
+    :func:`render_drum_dataset`, :func:`verify_cache` and
+    :func:`~softloc.data.golf.generate_golf_dataset` when they load a cache.
+
+    Examples
+    --------
+    One byte changed in a cached drum recording:
+
+    >>> import os, tempfile
+    >>> config = DrumConfig(num_grooves=1, soundfonts=("TimGM6mb",), bars_range=(1, 1),
+    ...                     tempo_range=(120.0, 120.0), tail=0.1)
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     _ = render_drum_dataset(config, cache_dir=cache)
+    ...     folder, = os.listdir(cache)
+    ...     with open(os.path.join(cache, folder, "groove-0000_TimGM6mb.wav"), "r+b") as f:
+    ...         _ = f.seek(100); _ = f.write(b"\\x01")
+    ...     try:
+    ...         render_drum_dataset(config, cache_dir=cache)
+    ...     except CacheIntegrityError as error:
+    ...         print(str(error).split(": ", 1)[1])
+    sha256 differs from the manifest (corrupted or modified); delete the folder to render again
+    """
 
 
 # ----------------------------------------------------------------------------------------------
@@ -220,6 +243,22 @@ class MusicPiece:
         ``(K,)`` int64, 1 .. 127, or 0 where unknown.
     offsets : numpy.ndarray
         ``(K,)`` float64 seconds, NaN where unknown.
+
+    Examples
+    --------
+    One second of drums: a hi-hat and a kick together at 0.5 s, a snare at 0.75 s:
+
+    >>> import numpy as np
+    >>> piece = MusicPiece(name="beat@kit", work="beat", instrument="kit",
+    ...                    audio=np.zeros(16000), sample_rate=16000, class_names=DRUM_CLASSES,
+    ...                    onsets=[0.5, 0.5, 0.75], classes=[0, 1, 2], pitches=[42, 36, 38],
+    ...                    velocities=[80, 100, 90], offsets=[np.nan] * 3)
+    >>> piece.duration, piece.num_events, piece.audio.dtype
+    (1.0, 3, dtype('float32'))
+    >>> [times.tolist() for times in piece.events()]  # HH, KD, SD
+    [[0.5], [0.5], [0.75]]
+    >>> piece.to_dict()["offsets"]
+    [None, None, None]
     """
 
     name: str
@@ -297,7 +336,25 @@ def _sorted_piece(name, work, instrument, audio, sample_rate, class_names, onset
 
 @dataclass(frozen=True)
 class MusicSplit:
-    """Train / validation / test data sets with disjoint works."""
+    """Train / validation / test data sets with disjoint works.
+
+    :meth:`MusicDataset.split_by_work` returns one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def piece(work, kit):  # 0.5 s of silence with one kick at 0.1 s
+    ...     return MusicPiece(name=f"{work}@{kit}", work=work, instrument=kit,
+    ...                       audio=np.zeros(8000), sample_rate=16000, class_names=DRUM_CLASSES,
+    ...                       onsets=[0.1], classes=[1], pitches=[36], velocities=[100],
+    ...                       offsets=[np.nan])
+    >>> dataset = MusicDataset(tuple(piece(f"w{i}", kit) for i in range(5) for kit in "AB"))
+    >>> split = dataset.split_by_work(validation_fraction=0.2, test_fraction=0.2, seed=0)
+    >>> split.to_dict()
+    {'train': ['w0', 'w1', 'w3'], 'validation': ['w4'], 'test': ['w2']}
+    >>> len(split.train), len(split.validation), len(split.test)  # two kits per work
+    (6, 2, 2)
+    """
 
     train: "MusicDataset"
     validation: "MusicDataset"
@@ -310,7 +367,27 @@ class MusicSplit:
 @dataclass(frozen=True)
 class MusicDataset:
     """A tuple of :class:`MusicPiece` sharing ``class_names`` and a sample rate; ``skipped``
-    names works that could not be rendered (music21 repeat expansion failures)."""
+    names works that could not be rendered (music21 repeat expansion failures).
+
+    Examples
+    --------
+    Five works on kit A, two of them also on kit B; the MAPS protocol tests on whole
+    instruments and leaves out the other renditions of the works it tests:
+
+    >>> import numpy as np
+    >>> def piece(work, kit):  # 0.5 s of silence with one kick at 0.1 s
+    ...     return MusicPiece(name=f"{work}@{kit}", work=work, instrument=kit,
+    ...                       audio=np.zeros(8000), sample_rate=16000, class_names=DRUM_CLASSES,
+    ...                       onsets=[0.1], classes=[1], pitches=[36], velocities=[100],
+    ...                       offsets=[np.nan])
+    >>> dataset = MusicDataset(tuple(piece(f"w{i}", "A") for i in range(5))
+    ...                        + (piece("w0", "B"), piece("w1", "B")))
+    >>> len(dataset), dataset.works, dataset.duration, dataset.num_events  # duration: seconds
+    (7, ('w0', 'w1', 'w2', 'w3', 'w4'), 3.5, 7)
+    >>> split = dataset.split_by_work(test_instruments=["B"], validation_fraction=0.3)
+    >>> [p.name for p in split.test.pieces], len(split.train) + len(split.validation)
+    (['w0@B', 'w1@B'], 3)
+    """
 
     pieces: tuple[MusicPiece, ...]
     skipped: tuple[str, ...] = ()
@@ -422,6 +499,19 @@ def soundfont_path(name: str, *, path=None, cache_dir=None) -> Path:
     ------
     FileNotFoundError
         If the font cannot be found; the message says how to get it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = soundfont_path("TimGM6mb")  # in the pretty_midi package
+    >>> path.name, path.parent.name, path.is_file()
+    ('TimGM6mb.sf2', 'pretty_midi', True)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     try:
+    ...         soundfont_path("FluidR3", path=os.path.join(folder, "FluidR3_GM.sf2"))
+    ...     except FileNotFoundError as error:
+    ...         print(str(error).split("; ")[1][:40])
+    Debian and Ubuntu ship it: `apt-get inst
     """
     if name not in SOUNDFONTS:
         raise ValueError(f"name must be one of {SOUNDFONTS}, got {name!r}")
@@ -728,6 +818,16 @@ class PianoConfig:
     tail : float
         Seconds rendered after the last note-off.
     seed : int
+
+    Examples
+    --------
+    >>> config = PianoConfig(works=("bach/bwv1.6",), soundfonts=("TimGM6mb",), max_duration=2.0)
+    >>> config.sample_rate, config.tempo_range, config.to_dict()["works"]
+    (16000, (0.8, 1.25), ('bach/bwv1.6',))
+    >>> PianoConfig(soundfonts=("Steinway",))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: soundfonts must be a non-empty subset of ('TimGM6mb', 'Merlin', ...
     """
 
     works: tuple[str, ...] | None = None
@@ -818,6 +918,27 @@ def render_piano_dataset(config: PianoConfig | None = None, *, cache_dir=None,
     MusicDataset
         Pieces named ``'<work>@<font>'`` in the order of works then fonts; ``skipped`` lists the
         works music21 could not expand.
+
+    Examples
+    --------
+    The first 2 s of one Bach chorale on one font (about a second to render; loading the
+    cache again takes milliseconds):
+
+    >>> import tempfile
+    >>> config = PianoConfig(works=("bach/bwv1.6",), soundfonts=("TimGM6mb",),
+    ...                      max_duration=2.0, tail=0.2)
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     dataset = render_piano_dataset(config, cache_dir=cache)
+    ...     again = render_piano_dataset(config, cache_dir=cache)
+    >>> piece, = dataset.pieces
+    >>> piece.name, piece.sample_rate, len(piece.class_names)
+    ('bach/bwv1.6@TimGM6mb', 16000, 88)
+    >>> bool(piece.onsets.max() < 2.0), bool(piece.duration > piece.onsets.max())
+    (True, True)
+    >>> bool((piece.classes == piece.pitches - 21).all())  # class k is MIDI pitch 21 + k
+    True
+    >>> bool(np.array_equal(again.pieces[0].audio, piece.audio))
+    True
     """
     config = PianoConfig() if config is None else config
     if not isinstance(config, PianoConfig):
@@ -887,6 +1008,20 @@ class DrumConfig:
     tail : float
         Seconds rendered after the last hit.
     seed : int
+
+    Examples
+    --------
+    A groove of 2 bars at 120 bpm (16th-note steps of 125 ms):
+
+    >>> import numpy as np
+    >>> config = DrumConfig(bars_range=(2, 2), tempo_range=(120.0, 120.0))
+    >>> groove = generate_groove(config, np.random.default_rng(0))
+    >>> groove.num_bars, groove.tempo, int(groove.steps.max()) < 32
+    (2, 120.0, True)
+    >>> sorted(set(groove.keys.tolist())) <= [36, 38, 42, 46]
+    True
+    >>> config.to_dict()["bars_range"], config.sample_rate
+    ((2, 2), 16000)
     """
 
     num_grooves: int = 20
@@ -1024,6 +1159,24 @@ def render_drum_dataset(config: DrumConfig | None = None, *, cache_dir=None,
     Groove ``i`` is drawn from ``SeedSequence(seed, spawn_key=(crc32('groove-<i>'),))`` and is
     the same on every font (its work is ``'groove-<i>'``); pieces are ``'groove-<i>@<font>'``
     with classes :data:`DRUM_CLASSES`. Cache and arguments as :func:`render_piano_dataset`.
+
+    Examples
+    --------
+    One bar at 120 bpm on one font (a fraction of a second):
+
+    >>> import tempfile
+    >>> config = DrumConfig(num_grooves=1, soundfonts=("TimGM6mb",), bars_range=(1, 1),
+    ...                     tempo_range=(120.0, 120.0), tail=0.1)
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     dataset = render_drum_dataset(config, cache_dir=cache)
+    >>> piece, = dataset.pieces
+    >>> piece.name, piece.class_names, piece.sample_rate
+    ('groove-0000@TimGM6mb', ('HH', 'KD', 'SD'), 16000)
+    >>> hihat, kick, snare = piece.events()  # seconds, with 5 ms timing jitter
+    >>> len(hihat), kick.round(2).tolist(), snare.round(2).tolist()  # 8ths, beats 1 and 3, ...
+    (8, [0.0, 0.37, 0.75, 1.01, 1.26], [0.5, 1.37, 1.5])
+    >>> bool(piece.duration > piece.onsets.max() + 0.09)  # the 0.1 s tail
+    True
     """
     config = DrumConfig() if config is None else config
     if not isinstance(config, DrumConfig):
@@ -1113,6 +1266,28 @@ def load_maps(root, *, pattern: str = "**/MUS/*.wav", sample_rate: int | None = 
     instrument ``<instrument>`` (e.g. ``ENSTDkCl``), so
     ``split_by_work(test_instruments=('ENSTDkCl', 'ENSTDkAm'))`` is the paper's split. Audio is
     mixed to mono and optionally resampled to ``sample_rate`` Hz.
+
+    Examples
+    --------
+    A one-piece MAPS folder (1 s of stereo silence at 44.1 kHz and its note file) written on
+    the spot:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from softloc.data import write_wav
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     folder = os.path.join(root, "AkPnBcht", "MUS")
+    ...     os.makedirs(folder)
+    ...     stem = os.path.join(folder, "MAPS_MUS-bach_847_AkPnBcht")
+    ...     write_wav(stem + ".wav", np.zeros((2, 44100), dtype=np.float32), 44100)
+    ...     with open(stem + ".txt", "w") as f:
+    ...         _ = f.write("OnsetTime\\tOffsetTime\\tMidiPitch\\n0.5\\t0.9\\t60\\n0.25\\t1.0\\t64\\n")
+    ...     maps = load_maps(root, sample_rate=16000)
+    >>> piece, = maps.pieces
+    >>> piece.work, piece.instrument, piece.sample_rate, piece.audio.shape
+    ('bach_847', 'AkPnBcht', 16000, (16000,))
+    >>> piece.onsets.tolist(), [piece.class_names[c] for c in piece.classes]  # sorted by time
+    ([0.25, 0.5], ['E4', 'C4'])
     """
     root = Path(root)
     wavs = sorted(root.glob(pattern))
@@ -1193,6 +1368,32 @@ def load_idmt_drums(root, *, mixtures_only: bool = True, sample_rate: int | None
 
     The work is the name without ``#MIX`` (e.g. ``RealDrum01_00``), the instrument its kit
     family (``RealDrum``, ``TechnoDrum``, ``WaveDrum``).
+
+    Examples
+    --------
+    An IDMT-SMT-Drums folder with one mixture and one single-instrument track, written on the
+    spot:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from softloc.data import write_wav
+    >>> xml = ("<instrumentRecording><transcription>"
+    ...        "<event><onsetSec>0.25</onsetSec><instrument>KD</instrument></event>"
+    ...        "<event><onsetSec>0.5</onsetSec><instrument>HH</instrument></event>"
+    ...        "</transcription></instrumentRecording>")
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     os.makedirs(os.path.join(root, "audio"))
+    ...     os.makedirs(os.path.join(root, "annotation_xml"))
+    ...     for name in ("RealDrum01_00#MIX", "RealDrum01_00#HH"):
+    ...         write_wav(os.path.join(root, "audio", f"{name}.wav"), np.zeros(44100), 44100)
+    ...     with open(os.path.join(root, "annotation_xml", "RealDrum01_00#MIX.xml"), "w") as f:
+    ...         _ = f.write(xml)
+    ...     drums = load_idmt_drums(root)  # the mixture only
+    >>> piece, = drums.pieces
+    >>> piece.name, piece.work, piece.instrument, piece.sample_rate
+    ('RealDrum01_00#MIX', 'RealDrum01_00', 'RealDrum', 44100)
+    >>> piece.onsets.tolist(), piece.classes.tolist(), piece.pitches.tolist()  # KD, HH
+    ([0.25, 0.5], [1, 0], [36, 42])
     """
     root = Path(root)
     audio_dir, xml_dir = root / "audio", root / "annotation_xml"
