@@ -29,6 +29,23 @@ class SensorBatch:
         ``(N,)`` int64: subject of the source session.
     start:
         ``(N,)`` int64: step of the session where the row starts.
+
+    Examples
+    --------
+    :meth:`SensorDataset.windows` and :meth:`SensorDataset.stack` return one; two sessions of
+    145 and 632 steps cut into windows of 50 (the last of each session padded, masked):
+
+    >>> from softloc.data.sensor import SensorConfig, generate_sensor_dataset
+    >>> config = SensorConfig(num_subjects=2, sessions_per_subject=1, session_length=(100, 150))
+    >>> data = generate_sensor_dataset(config, seed=0)
+    >>> batch = data.windows(length=50, stride=50)
+    >>> batch.num_sequences, batch.length, batch.features.shape
+    (16, 50, (16, 50, 37))
+    >>> batch.session[:4].tolist(), batch.start[:4].tolist(), batch.mask[:4].sum(axis=1).tolist()
+    ([0, 0, 0, 1], [0, 50, 100, 0], [50, 50, 45, 50])
+    >>> features, labels, mask = batch.tensors()  # what a model and a loss take
+    >>> features.dtype, labels.dtype, mask.dtype, int(labels.sum()) == batch.to_dict()["events"]
+    (torch.float32, torch.float32, torch.bool, True)
     """
 
     features: np.ndarray

@@ -92,7 +92,20 @@ class BurstStatistics:
     Consecutive puffs of a session belong to one episode when they are fewer than
     ``episode_gap`` steps apart. Means are over all sessions; NaN when there is nothing to
     average. ``distractor_fraction`` is the share of non-puff steps that are distractor cycles
-    (synthetic data; NaN for real data).
+    (synthetic data; NaN for real data). Gaps are in steps (respiration cycles).
+
+    Examples
+    --------
+    :meth:`SensorDataset.burst_statistics` returns one:
+
+    >>> from softloc.data.sensor import SensorConfig, generate_sensor_dataset
+    >>> config = SensorConfig(num_subjects=2, sessions_per_subject=1, session_length=(100, 150))
+    >>> data = generate_sensor_dataset(config, seed=0)
+    >>> stats = data.burst_statistics()
+    >>> stats.num_sessions, stats.num_steps, stats.num_puffs, stats.num_episodes
+    (2, 777, 43, 4)
+    >>> stats.episode_gap, stats.mean_puffs_per_episode, round(stats.puff_rate, 4)
+    (60, 10.75, 0.0553)
     """
 
     num_sessions: int
@@ -116,6 +129,23 @@ class SensorFold:
 
     ``train`` and ``test`` are :class:`SensorDataset` s; when ``normalizer`` is not ``None`` both
     are z-scored with it, and it was fitted on the ``train`` sessions only.
+
+    Examples
+    --------
+    :meth:`SensorDataset.split` and :meth:`SensorDataset.leave_one_subject_out` return them:
+
+    >>> import numpy as np
+    >>> from softloc.data.sensor import SensorConfig, generate_sensor_dataset
+    >>> config = SensorConfig(num_subjects=2, sessions_per_subject=1, session_length=(100, 150))
+    >>> data = generate_sensor_dataset(config, seed=0)
+    >>> fold = data.split([1])
+    >>> fold.held_out, fold.train.subjects, fold.test.subjects
+    ((1,), (0,), (1,))
+    >>> train = np.concatenate([s.features for s in fold.train.sessions])
+    >>> bool(np.allclose(train.mean(axis=0), 0, atol=1e-4))  # z-scored on the training part
+    True
+    >>> fold.to_dict()["normalized"], fold.test.normalizer is fold.normalizer
+    (True, True)
     """
 
     held_out: tuple[int, ...]
@@ -145,6 +175,27 @@ class SensorDataset:
         The generator's configuration and seed (``None`` for loaded data).
     normalizer:
         The :class:`FeatureNormalizer` the features were transformed with, or ``None`` (raw).
+
+    Examples
+    --------
+    :func:`generate_sensor_dataset` and :func:`load_puffmarker` return one; it can also be
+    built from sessions:
+
+    >>> import numpy as np
+    >>> sessions = (SensorSession(subject=0, index=0, features=np.ones((6, 2)),
+    ...                           labels=[0, 1, 0, 0, 1, 0]),
+    ...             SensorSession(subject=1, index=0, features=np.ones((4, 2)),
+    ...                           labels=[0, 0, 1, 0]))
+    >>> data = SensorDataset(sessions=sessions, feature_names=("a", "b"), source="puffmarker")
+    >>> data.subjects, data.num_sessions, data.num_steps, data.num_events
+    ((0, 1), 2, 10, 3)
+    >>> stacked = data.stack()  # whole sessions, padded to the longest
+    >>> stacked.features.shape, stacked.mask.sum(axis=1).tolist()
+    ((2, 6, 2), [6, 4])
+    >>> data.with_labels(stacked.labels * 0).num_events  # e.g. misaligned labels
+    0
+    >>> [fold.held_out for fold in data.leave_one_subject_out(normalize=False)]
+    [(0,), (1,)]
     """
 
     sessions: tuple[SensorSession, ...]

@@ -112,6 +112,30 @@ def load_puffmarker(folder, users: Sequence[int] = PUFFMARKER_USERS, *,
         Naming the file and line: a row with the wrong number of columns, a value that is not a
         finite number (features, timestamps, labels), a label other than 0 or 1, an empty file,
         or feature and label files of different lengths.
+
+    Examples
+    --------
+    Files in the puffMarker layout (written by :func:`save_puffmarker`) read back exactly; a
+    folder without the authors' users' files is refused:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from softloc.data.sensor import SensorConfig, generate_sensor_dataset
+    >>> config = SensorConfig(num_subjects=2, sessions_per_subject=2, session_length=(100, 150))
+    >>> data = generate_sensor_dataset(config, seed=0)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = save_puffmarker(data, folder)
+    ...     loaded = load_puffmarker(folder, users=[0, 1], num_features=37)
+    ...     try:
+    ...         load_puffmarker(folder)  # the default users 10, 11, ...
+    ...     except FileNotFoundError as error:
+    ...         print(os.path.basename(str(error)))
+    features_10.csv
+    >>> loaded.source, loaded.num_sessions, loaded.feature_names == data.feature_names
+    ('puffmarker', 4, True)
+    >>> all(np.array_equal(a.features, b.features) and np.array_equal(a.labels, b.labels)
+    ...     for a, b in zip(data.sessions, loaded.sessions))
+    True
     """
     folder = Path(os.fspath(folder))
     if not folder.exists():
@@ -175,6 +199,22 @@ def save_puffmarker(dataset: SensorDataset, folder) -> list[Path]:
     or, when missing, made up (4 s cycles, sessions a day apart) so that the loader splits the
     sessions as they are. Values are written with ``repr`` so a round trip is exact. The folder
     is created if needed. Returns the paths written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from softloc.data.sensor import SensorConfig, generate_sensor_dataset
+    >>> config = SensorConfig(num_subjects=2, sessions_per_subject=2, session_length=(100, 150))
+    >>> data = generate_sensor_dataset(config, seed=0)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     paths = save_puffmarker(data, folder)
+    ...     with open(paths[1]) as f:
+    ...         header = f.readline().strip()
+    >>> [path.name for path in paths]
+    ['features_0.csv', 'predictions_0.csv', 'features_1.csv', 'predictions_1.csv']
+    >>> header
+    'start_timestamp,end_timestamp,session,label'
     """
     if not isinstance(dataset, SensorDataset):
         raise TypeError(f"dataset must be a SensorDataset, got {type(dataset).__name__}")

@@ -46,6 +46,20 @@ class SensorSession:
         ``(T,)`` int8 true cycle type, an index into :data:`CYCLE_KINDS`; ``None`` for real data.
     artifacts:
         ``(T,)`` bool, True on cycles with a motion artifact; ``None`` for real data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> session = SensorSession(subject=3, index=0, features=np.zeros((5, 2)),
+    ...                         labels=[0, 1, 0, 0, 1])
+    >>> session.length, session.num_events, session.features.dtype, session.labels.dtype
+    (5, 2, dtype('float32'), dtype('int64'))
+    >>> session.replace(labels=[0, 2, 0, 0, 0]).to_dict()  # two puffs on one step
+    {'subject': 3, 'index': 0, 'length': 5, 'num_features': 2, 'num_events': 2}
+    >>> SensorSession(subject=3, index=0, features=np.zeros((5, 2)), labels=[0, 0.5, 0, 0, 0])
+    Traceback (most recent call last):
+    ...
+    ValueError: labels must hold whole puff counts per step
     """
 
     subject: int
