@@ -9,6 +9,9 @@
   block by block) and WAV output, resampling (libsoxr), log-mel spectrograms with
   ``torch.stft`` and a stated :class:`softloc.events.TimeBase` (whole, or streamed), sample-rate
   variation.
+* :mod:`softloc.data.augmentation` -- what a recording chain does to a clean render (room
+  reverberation, equalisation, noise, band limits, gain and clipping), drawn from a generator
+  (:class:`AudioAugmentation`, :func:`augment_audio`); event times do not move.
 * :mod:`softloc.data.golf` -- golf-swing videos (paper section 6.1): procedurally rendered swings
   of an articulated golfer with the 8 GolfDB events taken from the geometry
   (:func:`generate_golf_dataset`, :class:`GolfConfig`, :class:`GolfClip`), cached as checked
@@ -37,6 +40,7 @@ from .audio import (
     to_mono,
     write_wav,
 )
+from .augmentation import AudioAugmentation, augment_audio
 from .golf import (
     GOLF_EVENTS,
     GOLF_VIEWS,
@@ -110,6 +114,8 @@ __all__ = [
     "sample_rate_factors",
     "to_mono",
     "write_wav",
+    "AudioAugmentation",
+    "augment_audio",
     "GOLF_EVENTS",
     "GOLF_VIEWS",
     "GOLFDB_COLUMNS",
