@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from softloc.cli import main
+from softloc.data.augmentation import AudioAugmentation
 from softloc.data.music import DrumConfig, PianoConfig
 from softloc.experiments import EXPERIMENTS
 from softloc.events import TimeBase
@@ -84,8 +85,23 @@ def test_config_refuses_bad_values(changes, message):
 
 
 def test_config_round_trips_through_its_dict():
-    for config in (exp.PianoExperimentConfig(), exp.DrumExperimentConfig()):
-        assert type(config)(**config.to_dict()) == config
+    effects = exp.DrumExperimentConfig(effects=AudioAugmentation(snr_db_range=(10.0, 30.0)))
+    for config in (exp.PianoExperimentConfig(), exp.DrumExperimentConfig(), effects):
+        assert type(config)(**json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(TypeError, match="effects must be an AudioAugmentation"):
+        exp.DrumExperimentConfig(effects="reverb")
+
+
+def test_effects_change_the_augmented_copies_only_and_alike_for_every_loss(cache):
+    config = tiny_drums(cache, augment=2, effects=AudioAugmentation(reverb_probability=1.0))
+    parts = exp.split_pieces(config)
+    clean, _, _ = exp._training_set(parts, tiny_drums(cache, augment=2), 0.0, 0)
+    noisy, _, _ = exp._training_set(parts, config, 0.0, 0)
+    again, _, _ = exp._training_set(parts, config, 0.0, 0)
+    assert len(clean) == len(noisy) == 3 * len(parts.train)
+    for k, (a, b, c) in enumerate(zip(clean, noisy, again)):
+        assert torch.equal(b, c)  # drawn from the run seed: the same in every run of it
+        assert torch.equal(a, b) == (k % 3 == 0)  # the original of each piece stays clean
 
 
 # --------------------------------------------------------------------------- decoding

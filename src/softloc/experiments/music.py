@@ -86,6 +86,7 @@ import torch
 
 from .._checks import check_int, check_real
 from ..data.audio import MelConfig, log_mel_spectrogram
+from ..data.augmentation import AudioAugmentation, augment_audio
 from ..data.music import (
     DrumConfig,
     MusicDataset,
@@ -256,6 +257,11 @@ class MusicExperimentConfig:
         SoftLoc's alpha schedule (:func:`authors_alpha_schedule`).
     augment, rate_range:
         Extra sample-rate-varied copies of each training piece and the factor range.
+    effects:
+        A recording chain (:class:`~softloc.data.augmentation.AudioAugmentation`: reverb, EQ,
+        noise, band limits, gain) applied to each extra copy before its features, drawn per
+        run seed, piece and copy (the same for every loss); ``None``: clean copies. The
+        original of each piece stays clean.
     tolerance:
         Onset tolerance of the F-measure.
     peak_window, combine:
@@ -288,6 +294,7 @@ class MusicExperimentConfig:
     alpha_high: float = 0.6
     augment: int = 0
     rate_range: tuple[float, float] = (7 / 8, 9 / 8)
+    effects: AudioAugmentation | None = None
     tolerance: float = 0.05
     peak_window: float = 0.02
     combine: float = 0.03
@@ -304,6 +311,12 @@ class MusicExperimentConfig:
                             f"{type(self.data).__name__}")
         if isinstance(self.mel, dict):
             set_(self, "mel", MelConfig(**self.mel))
+        if isinstance(self.effects, dict):
+            set_(self, "effects", AudioAugmentation(**{
+                k: tuple(v) if isinstance(v, list) else v for k, v in self.effects.items()}))
+        if self.effects is not None and not isinstance(self.effects, AudioAugmentation):
+            raise TypeError(f"effects must be an AudioAugmentation or None, got "
+                            f"{type(self.effects).__name__}")
         if not isinstance(self.mel, MelConfig):
             raise TypeError(f"mel must be a MelConfig, got {type(self.mel).__name__}")
         if self.mel.sample_rate != self.data.sample_rate:
@@ -360,6 +373,7 @@ class MusicExperimentConfig:
         out = asdict(self)
         out["data"] = self.data.to_dict()
         out["mel"] = self.mel.to_dict()
+        out["effects"] = None if self.effects is None else self.effects.to_dict()
         return out
 
 
@@ -372,7 +386,22 @@ class PianoExperimentConfig(MusicExperimentConfig):
     heard in training, as MAPS does; with only one training piano that does not transfer (CE
     at sigma = 0 after 2,000 steps: F1 0.70 on unseen works of the training piano, 0.18 on the
     other piano, 0.18 even at the best test threshold), so the default trains and tests on both
-    pianos and holds out works only."""
+    pianos and holds out works only.
+
+    The options are those of ``MusicExperimentConfig`` (times in seconds; listed in the
+    source); ``fps`` is the feature frame rate and ``window_frames`` the training crop in
+    frames.
+
+    Examples
+    --------
+    >>> config = PianoExperimentConfig()
+    >>> config.fps, config.window_frames, config.mel.n_mels, config.data.soundfonts[:2]
+    (100.0, 150, 128, ('TimGM6mb', 'Merlin'))
+    >>> PianoExperimentConfig(**config.to_dict()) == config  # JSON round trip
+    True
+    >>> PIANO_EXPERIMENT.config(preset="paper").iterations  # softloc bench piano --preset paper
+    160000
+    """
 
     data: PianoConfig = field(default_factory=PianoConfig)
 
@@ -380,7 +409,18 @@ class PianoExperimentConfig(MusicExperimentConfig):
 @dataclass(frozen=True)
 class DrumExperimentConfig(MusicExperimentConfig):
     """The drum sweep (Table 5, Fig. 3): generated grooves on both kits, random split by
-    groove, sample-rate augmentation; a smaller network (3 classes), 64 mel bands."""
+    groove, sample-rate augmentation; a smaller network (3 classes), 64 mel bands.
+
+    Examples
+    --------
+    >>> config = DrumExperimentConfig()
+    >>> config.data.num_grooves, config.mel.n_mels, config.augment, config.rate_range
+    (40, 64, 2, (0.875, 1.125))
+    >>> DrumExperimentConfig(**config.to_dict()) == config  # JSON round trip
+    True
+    >>> DRUM_EXPERIMENT.config(quick=True).data.num_grooves  # softloc bench drums --quick
+    24
+    """
 
     data: DrumConfig = field(default_factory=lambda: DrumConfig(num_grooves=40))
     mel: MelConfig = field(default_factory=lambda: MelConfig(
@@ -525,8 +565,15 @@ def _training_set(parts: _Parts, config: MusicExperimentConfig, noise_level: flo
             within += piece.num_events
         total += piece.num_events
         rates = [1.0] + [float(r) for r in rng.uniform(*config.rate_range, config.augment)]
-        for rate in rates:
-            spec = _features_cached(piece, config.mel, rate)
+        for copy, rate in enumerate(rates):
+            source = piece
+            if copy and config.effects is not None:
+                effects_rng = np.random.default_rng(
+                    _seed(5, seed, zlib.crc32(piece.name.encode()), copy))
+                audio, _ = augment_audio(piece.audio, piece.sample_rate, config.effects,
+                                         effects_rng)
+                source = replace(piece, audio=audio)
+            spec = _features_cached(source, config.mel, rate)
             features.append(torch.from_numpy(spec.features))
             labels.append(torch.from_numpy(_labels(events, spec, spec.num_frames)))
     info = {"train_pieces": len(parts.train), "train_events": total,
@@ -783,6 +830,8 @@ PIANO_EXPERIMENT = SweepExperiment(
     noise_unit="s",
     takes_device=True,
 )
+"""The piano sweep (``softloc bench piano``): losses x noise levels (seconds) x seeds, scored
+by the mean per-piece F1 at 50 ms; presets ``release`` and ``paper``."""
 
 DRUM_EXPERIMENT = SweepExperiment(
     name="drums",
@@ -801,6 +850,8 @@ DRUM_EXPERIMENT = SweepExperiment(
     noise_unit="s",
     takes_device=True,
 )
+"""The drum sweep (``softloc bench drums``): losses x noise levels (seconds) x seeds, scored by
+the mean per-piece F1 at 50 ms; preset ``release``."""
 
 
 #: Fig. 3's ranges: sigma ~ U[0, 100] ms, s_M ~ U[5, 150] ms per seed (s_M = 0 is no loss).
