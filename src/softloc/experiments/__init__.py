@@ -48,7 +48,21 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Experiment:
-    """A registered experiment: what it shows, its configuration type and its run function."""
+    """A registered experiment: what it shows, its configuration type and its run function.
+
+    ``run(config, *, seed=..., out_dir=..., progress=...)`` returns a result with
+    ``format_table()``, ``files`` and ``passed`` (``softloc theory`` prints it).
+
+    Examples
+    --------
+    >>> experiment = EXPERIMENTS["localization"]
+    >>> experiment.config_type.__name__, experiment.run.__name__
+    ('LocalizationConfig', 'run_localization_experiment')
+    >>> config = experiment.config_type(steps=20, num_sequences=1000, sll_softness=(1.0,))
+    >>> result = experiment.run(config, progress=False)
+    >>> [row["loss"] for row in result.summary_rows()]
+    ['CE', 'LS|CE s=2', 'SLL s=1', 'SoftLoc s=2 a=0.5']
+    """
 
     summary: str
     config_type: type
@@ -66,6 +80,8 @@ EXPERIMENTS: dict[str, Experiment | SweepExperiment] = {
         run=run_localization_experiment,
     ),
 }
+"""Every experiment by name: the single-run ones (:class:`Experiment`) and the sweeps
+(:class:`~softloc.runner.SweepExperiment`, :func:`sweep_experiments`)."""
 
 
 def register_experiment(
@@ -75,6 +91,25 @@ def register_experiment(
 
     Raises ``ValueError`` if the name is taken (unless ``replace``) and ``TypeError`` for
     anything but a :class:`~softloc.runner.SweepExperiment`. Returns ``experiment``.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     offset: float = 0.5
+    >>> def run_one(params, config):
+    ...     return {"score": config.offset - params["noise_level"] / 10}
+    >>> toy = SweepExperiment(name="toy", summary="a toy sweep", config_type=Config,
+    ...                       run_one=run_one, axes={"loss": ["a", "b"], "noise_level": [0, 2],
+    ...                       "seed": [0]}, score="score", distribution_axis=None)
+    >>> register_experiment(toy) is toy, "toy" in sweep_experiments()
+    (True, True)
+    >>> register_experiment(toy)
+    Traceback (most recent call last):
+    ...
+    ValueError: an experiment named 'toy' is already registered; pass replace=True to replace it
+    >>> del EXPERIMENTS["toy"]  # leave the registry as it was
     """
     if not isinstance(experiment, SweepExperiment):
         raise TypeError(f"experiment must be a SweepExperiment, got {type(experiment).__name__}")
@@ -107,5 +142,16 @@ register_experiment(GOLF_EXPERIMENT)
 
 
 def sweep_experiments() -> dict[str, SweepExperiment]:
-    """The registered sweep experiments (``softloc bench`` runs these), in registration order."""
+    """The registered sweep experiments (``softloc bench`` runs these), in registration order.
+
+    Examples
+    --------
+    >>> sweeps = sweep_experiments()
+    >>> list(sweeps)
+    ['sensor', 'piano', 'drums', 'drums-softness', 'golf']
+    >>> sweeps["sensor"].score, sweeps["golf"].score, sweeps["piano"].noise_unit
+    ('f1', 'pce', 's')
+    >>> "localization" in sweeps  # a single run, not a sweep
+    False
+    """
     return {name: exp for name, exp in EXPERIMENTS.items() if isinstance(exp, SweepExperiment)}

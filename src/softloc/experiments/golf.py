@@ -271,6 +271,20 @@ class GolfExperimentConfig:
         model predicts no occurrence of an event in a crop with probability q. Default 0.25,
         the share of 64-frame crops without a given event in the default population (0.18 to
         0.45 by event).
+
+    Examples
+    --------
+    >>> config = GolfExperimentConfig()
+    >>> config.data.num_clips, config.data.image_size, config.window, config.softness
+    (400, (32, 32), 64, 5.0)
+    >>> GolfExperimentConfig(**config.to_dict()) == config  # JSON round trip
+    True
+    >>> GOLF_EXPERIMENT.config(quick=True).data.num_clips  # softloc bench golf --quick
+    48
+    >>> GolfExperimentConfig(channels=(8, 16, 32, 64, 128))  # 32 x 32 clips: at most 4 layers
+    Traceback (most recent call last):
+    ...
+    ValueError: data.image_size (32, 32) is too small for 5 layers (>= 64 pixels)
     """
 
     data: GolfConfig = field(default_factory=lambda: GolfConfig(num_clips=400,
@@ -668,3 +682,5 @@ GOLF_EXPERIMENT = SweepExperiment(
     noise_unit="frames",
     takes_device=True,
 )
+"""The golf sweep (``softloc bench golf``): losses x noise levels (frames) x seeds x 4 folds,
+scored by PCE."""

@@ -134,6 +134,16 @@ class LocalizationConfig:
         ``s_M`` and the constant ``alpha`` of L_SoftLoc (Eq. 19).
     tolerance:
         Largest ``max_tau |p*(tau) - theory(tau)|`` that counts as agreement.
+
+    Examples
+    --------
+    >>> config = LocalizationConfig(noise="binary", noise_scale=2, max_shift=2)
+    >>> config.length, config.radius, misalignment_pmf(config.noise, 2, 2).tolist()
+    (64, 10, [0.5, 0.0, 0.0, 0.0, 0.5])
+    >>> LocalizationConfig(max_shift=12)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: max_shift must be <= radius (the filter must reach every label), ...
     """
 
     length: int = 64
@@ -302,7 +312,23 @@ class LocalizationResult:
     ``noise_pmf`` and ``empirical_pmf`` hold ``P(E = k)`` and the sampled frequencies for
     ``k = -max_shift..max_shift``; ``offsets`` the filter offsets ``-R..R``; ``runtime_s`` the
     wall time of the training in seconds; ``files`` the written outputs (empty without
-    ``out_dir``).
+    ``out_dir``). Each outcome (``LossOutcome``) holds the learned filter ``p*(tau)``, the
+    paper's optimum for it (with its equation number) and their distance.
+
+    Examples
+    --------
+    A very short run (20 steps: too few to converge, enough to read the fields):
+
+    >>> config = LocalizationConfig(steps=20, num_sequences=1000)
+    >>> result = run_localization_experiment(config, progress=False)
+    >>> len(result.offsets), result.offsets[0], round(sum(result.noise_pmf), 9)
+    (21, -10, 1.0)
+    >>> [(o.label, o.equation) for o in result.outcomes][:2]
+    [('CE', 'Eq. 4-5'), ('LS|CE s=2', 'Eq. 8-9')]
+    >>> bool(result.sampling_error < 0.05), result.files  # no out_dir: no files
+    (True, {})
+    >>> result.to_markdown().splitlines()[0]
+    '# Localization learning example (paper sections 4.1, 4.2, 5.1, 5.2)'
     """
 
     config: LocalizationConfig

@@ -184,6 +184,20 @@ class SensorExperimentConfig:
     no_event_probability:
         q of the output-bias initialisation over ``window`` steps
         (:class:`~softloc.models.CausalRecurrentDetector`).
+
+    Examples
+    --------
+    >>> config = SensorExperimentConfig()
+    >>> config.iterations, config.window, config.softness, config.data.num_subjects
+    (10000, 50, 3.0, 6)
+    >>> SensorExperimentConfig(**config.to_dict()) == config  # JSON round trip
+    True
+    >>> SENSOR_EXPERIMENT.config(quick=True).iterations  # softloc bench sensor --quick
+    5000
+    >>> SensorExperimentConfig(dropout=1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: dropout must lie in [0, 1), got 1.0
     """
 
     data: SensorConfig = field(default_factory=SensorConfig)
@@ -431,3 +445,5 @@ SENSOR_EXPERIMENT = SweepExperiment(
     noise_unit="steps",
     takes_device=True,
 )
+"""The wearable-sensor sweep (``softloc bench sensor``): losses x noise levels (steps) x
+distributions x seeds x leave-one-subject-out folds, scored by F1."""
