@@ -22,10 +22,21 @@ from .store import RESULTS_FILE
 __all__ = ["EXECUTORS", "default_workers"]
 
 EXECUTORS = ("local", "ray")
+"""Where runs go: ``'local'`` (this process or a process pool) or ``'ray'`` (Ray tasks)."""
 
 
 def default_workers() -> int:
-    """The number of CPUs this process may run on (at least 1)."""
+    """The number of CPUs this process may run on (at least 1).
+
+    The default ``workers`` of :func:`prepare_sweep`.
+
+    Examples
+    --------
+    >>> import os
+    >>> workers = default_workers()
+    >>> 1 <= workers <= (os.cpu_count() or 1)
+    True
+    """
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)

@@ -65,6 +65,31 @@ class SweepExperiment:
         Optional ``extra_report(results: SweepResults) -> {kind: path}``: writes figures or
         tables beyond the standard ones into ``results.out_dir`` (atomically) whenever the
         report is written (:func:`write_report`), e.g. a heat map over drawn parameters.
+
+    Examples
+    --------
+    A toy experiment with a quick variant (fewer noise levels, one seed) and a preset:
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     offset: float = 0.5
+    >>> def run_one(params, config):
+    ...     return {"score": config.offset - params["noise_level"] / 10}
+    >>> toy = SweepExperiment(
+    ...     name="toy", summary="a toy sweep", config_type=Config, run_one=run_one,
+    ...     axes={"loss": ["a", "b"], "noise_level": [0, 1, 2], "seed": [0, 1, 2]},
+    ...     quick_axes={"loss": ["a", "b"], "noise_level": [0, 2], "seed": [0]},
+    ...     presets={"shifted": Config(offset=0.7)}, score="score", distribution_axis=None)
+    >>> toy.sweep_axes(quick=True)
+    {'loss': ('a', 'b'), 'noise_level': (0, 2), 'seed': (0,)}
+    >>> toy.config(), toy.config(preset="shifted")
+    (Config(offset=0.5), Config(offset=0.7))
+    >>> SweepExperiment(name="toy", summary="", config_type=Config, run_one=run_one,
+    ...                 axes={"loss": ["a"], "seed": [0]}, score="score")
+    Traceback (most recent call last):
+    ...
+    ValueError: noise_axis must be one of the axes ['loss', 'seed'], got 'noise_level'
     """
 
     name: str

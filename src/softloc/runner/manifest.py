@@ -17,12 +17,41 @@ from .hashing import _canonical_json, _config_dict, config_hash
 __all__ = ["MANIFEST_FILE", "SweepManifest"]
 
 MANIFEST_FILE = "sweep.json"
+"""The manifest's file name in a results folder (:class:`SweepManifest`)."""
 MANIFEST_FORMAT = 1
 
 
 @dataclass(frozen=True)
 class SweepManifest:
-    """The contents of ``sweep.json``: what a results folder holds and how to tabulate it."""
+    """The contents of ``sweep.json``: what a results folder holds and how to tabulate it.
+
+    Examples
+    --------
+    :func:`prepare_sweep` builds one (nothing is written until the sweep runs):
+
+    >>> import tempfile
+    >>> from dataclasses import dataclass
+    >>> from softloc.runner import SweepExperiment, prepare_sweep
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     offset: float = 0.5
+    >>> def run_one(params, config):  # a made-up score: lower with more noise
+    ...     return {"score": config.offset - params["noise_level"] / 10 + params["seed"] / 100}
+    >>> toy = SweepExperiment(name="toy", summary="a toy sweep", config_type=Config,
+    ...                       run_one=run_one, axes={"loss": ["a", "b"], "noise_level": [0, 2],
+    ...                       "seed": [0, 1]}, score="score", distribution_axis=None)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     manifest = prepare_sweep(toy, out_dir=folder, workers=1).manifest
+    >>> manifest.experiment, manifest.total_runs, manifest.score, manifest.config
+    ('toy', 8, 'score', {'offset': 0.5})
+    >>> manifest.axes
+    {'loss': ['a', 'b'], 'noise_level': [0, 2], 'seed': [0, 1]}
+    >>> SweepManifest.from_dict(manifest.to_dict()) == manifest
+    True
+    >>> grown = {**manifest.to_dict(), "axes": {**manifest.axes, "seed": [0, 1, 2]}}
+    >>> manifest.same_sweep(SweepManifest.from_dict(grown))  # more seeds: may resume
+    []
+    """
 
     experiment: str
     summary: str

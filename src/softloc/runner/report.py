@@ -20,6 +20,7 @@ from .tables import ScoreTable, _label, score_tables
 __all__ = ["REPORT_FILES", "write_report"]
 
 REPORT_FILES = {"csv": "summary.csv", "markdown": "summary.md", "png": "scores.png"}
+"""The report's files in a results folder, by kind (:func:`write_report`)."""
 
 
 def write_report(results: SweepResults, score: str | None = None,
@@ -33,6 +34,33 @@ def write_report(results: SweepResults, score: str | None = None,
     ``summary-<score>.csv``, ``summary-<score>.md`` and ``scores-<score>.png`` (the default
     summaries stay). Returns ``{'csv': path, 'markdown': path, 'png': path}`` plus what the
     ``experiment``'s ``extra_report`` writes (when given, with results).
+
+    Examples
+    --------
+    A sweep writes its report itself; this rewrites it, e.g. after reading a partial sweep:
+
+    >>> import csv, os
+    >>> import tempfile
+    >>> from dataclasses import dataclass
+    >>> from softloc.runner import SweepExperiment, read_results, run_sweep
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     offset: float = 0.5
+    >>> def run_one(params, config):  # a made-up score: lower with more noise
+    ...     return {"score": config.offset - params["noise_level"] / 10 + params["seed"] / 100}
+    >>> toy = SweepExperiment(name="toy", summary="a toy sweep", config_type=Config,
+    ...                       run_one=run_one, axes={"loss": ["a", "b"], "noise_level": [0, 2],
+    ...                       "seed": [0, 1]}, score="score", distribution_axis=None)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = run_sweep(toy, out_dir=folder, workers=1, progress=False)
+    ...     files = write_report(read_results(folder))
+    ...     names = sorted(os.path.basename(path) for path in files.values())
+    ...     with open(files["csv"]) as f:
+    ...         rows = list(csv.DictReader(f))
+    >>> names
+    ['scores.png', 'summary.csv', 'summary.md']
+    >>> len(rows), rows[1]["loss"], rows[1]["noise_level"], round(float(rows[1]["mean"]), 3)
+    (4, 'a', '2', 0.305)
     """
     tables = score_tables(results, score) if tables is None else tuple(tables)
     manifest = results.manifest

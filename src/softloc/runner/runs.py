@@ -68,6 +68,16 @@ class RunSpec:
         Position in the run order (the product of the axes, first axis slowest).
     params:
         ``(axis name, value)`` pairs in axis order; :attr:`parameters` gives them as a dict.
+
+    Examples
+    --------
+    >>> spec = RunSpec("toy", "0123456789ab", 3, (("loss", "ce"), ("seed", 1)))
+    >>> spec.parameters, spec.describe()
+    ({'loss': 'ce', 'seed': 1}, 'run 3 (loss=ce, seed=1)')
+    >>> len(spec.run_id), spec.run_id == RunSpec("toy", "0123456789ab", 0, spec.params).run_id
+    (16, True)
+    >>> spec.run_id == RunSpec("toy", "ba9876543210", 3, spec.params).run_id  # another config
+    False
     """
 
     experiment: str

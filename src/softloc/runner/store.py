@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover - Windows: no advisory lock
 __all__ = ["RESULTS_FILE", "SweepResults", "read_results"]
 
 RESULTS_FILE = "results.jsonl"
+"""The results file's name in a results folder: one JSON row per finished run."""
 LOCK_FILE = ".sweep.lock"
 _ROW_KEYS = ("run_id", "index", "experiment", "config_hash", "params", "result")
 
@@ -135,6 +136,31 @@ class SweepResults:
 
     ``torn_tail`` is True when ``results.jsonl`` ends in a torn line (ignored here; a resumed
     sweep cuts it off and redoes that run).
+
+    Examples
+    --------
+    :func:`read_results` returns one; a torn last line (a crash mid-write) is ignored:
+
+    >>> import tempfile
+    >>> from dataclasses import dataclass
+    >>> from softloc.runner import SweepExperiment, read_results, run_sweep
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     offset: float = 0.5
+    >>> def run_one(params, config):  # a made-up score: lower with more noise
+    ...     return {"score": config.offset - params["noise_level"] / 10 + params["seed"] / 100}
+    >>> toy = SweepExperiment(name="toy", summary="a toy sweep", config_type=Config,
+    ...                       run_one=run_one, axes={"loss": ["a", "b"], "noise_level": [0, 2],
+    ...                       "seed": [0, 1]}, score="score", distribution_axis=None)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = run_sweep(toy, out_dir=folder, workers=1, progress=False)
+    ...     with open(f"{folder}/results.jsonl", "a") as f:
+    ...         _ = f.write('{"run_id": "0123')  # no newline: torn
+    ...     results = read_results(folder)
+    >>> results.finished, results.complete, results.torn_tail
+    (8, True, True)
+    >>> results.rows[1]["params"], results.rows[1]["result"]
+    ({'loss': 'a', 'noise_level': 0, 'seed': 1}, {'score': 0.51})
     """
 
     out_dir: Path
@@ -173,6 +199,27 @@ def read_results(out_dir: Path | str) -> SweepResults:
 
     Raises :class:`SweepError` when the folder holds no sweep, when the manifest is unreadable,
     or when a row belongs to another experiment or configuration.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from dataclasses import dataclass
+    >>> from softloc.runner import SweepExperiment, run_sweep
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     offset: float = 0.5
+    >>> def run_one(params, config):  # a made-up score: lower with more noise
+    ...     return {"score": config.offset - params["noise_level"] / 10 + params["seed"] / 100}
+    >>> toy = SweepExperiment(name="toy", summary="a toy sweep", config_type=Config,
+    ...                       run_one=run_one, axes={"loss": ["a", "b"], "noise_level": [0, 2],
+    ...                       "seed": [0, 1]}, score="score", distribution_axis=None)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = run_sweep(toy, out_dir=folder, workers=1, progress=False)
+    ...     results = read_results(folder)
+    >>> results.describe()
+    'toy (config a8243a02534a): 8 of 8 runs finished'
+    >>> [row["result"]["score"] for row in results.rows[:4]]  # run order: loss a first
+    [0.5, 0.51, 0.3, 0.31]
     """
     out_dir = Path(out_dir)
     manifest_path = out_dir / MANIFEST_FILE

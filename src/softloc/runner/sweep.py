@@ -51,6 +51,33 @@ class SweepResult:
     ``skipped_runs`` were already in ``results.jsonl`` (``resume``), ``completed_runs`` ran now;
     ``discarded_torn_line`` says a torn last line was cut off; ``files`` maps ``'results'``,
     ``'manifest'`` and the report kinds to paths; ``runtime_s`` is the wall time in seconds.
+
+    Examples
+    --------
+    A sweep, then the same sweep resumed with a third seed: only the new runs run:
+
+    >>> import tempfile
+    >>> from dataclasses import dataclass
+    >>> from softloc.runner import SweepExperiment, prepare_sweep
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     offset: float = 0.5
+    >>> def run_one(params, config):  # a made-up score: lower with more noise
+    ...     return {"score": config.offset - params["noise_level"] / 10 + params["seed"] / 100}
+    >>> toy = SweepExperiment(name="toy", summary="a toy sweep", config_type=Config,
+    ...                       run_one=run_one, axes={"loss": ["a", "b"], "noise_level": [0, 2],
+    ...                       "seed": [0, 1]}, score="score", distribution_axis=None)
+    >>> more_seeds = {"loss": ["a", "b"], "noise_level": [0, 2], "seed": [0, 1, 2]}
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     first = prepare_sweep(toy, out_dir=folder, workers=1).run(progress=False)
+    ...     again = prepare_sweep(toy, out_dir=folder, workers=1, axes=more_seeds,
+    ...                           resume=True).run(progress=False)
+    >>> first.completed_runs, again.completed_runs, again.skipped_runs, again.total_runs
+    (8, 4, 8, 12)
+    >>> sorted(again.files), again.executor, again.workers
+    (['csv', 'manifest', 'markdown', 'png', 'results'], 'local', 1)
+    >>> round(again.tables[0].cell("a", 0).mean, 3)  # seeds 0, 1, 2
+    0.51
     """
 
     out_dir: Path
@@ -97,7 +124,32 @@ class SweepResult:
 
 @dataclass(frozen=True)
 class Sweep(_Executors):
-    """A validated sweep (from :func:`prepare_sweep`); :meth:`run` runs it."""
+    """A validated sweep (from :func:`prepare_sweep`); :meth:`run` runs it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from dataclasses import dataclass
+    >>> from softloc.runner import SweepExperiment, prepare_sweep
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     offset: float = 0.5
+    >>> def run_one(params, config):  # a made-up score: lower with more noise
+    ...     return {"score": config.offset - params["noise_level"] / 10 + params["seed"] / 100}
+    >>> toy = SweepExperiment(name="toy", summary="a toy sweep", config_type=Config,
+    ...                       run_one=run_one, axes={"loss": ["a", "b"], "noise_level": [0, 2],
+    ...                       "seed": [0, 1]}, score="score", distribution_axis=None)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     sweep = prepare_sweep(toy, out_dir=folder, workers=1)
+    ...     planned = [run.describe() for run in sweep.runs[:2]]
+    ...     result = sweep.run(progress=False)
+    >>> len(sweep.runs), sweep.config_hash, sweep.executor
+    (8, 'a8243a02534a', 'local')
+    >>> planned
+    ['run 0 (loss=a, noise_level=0, seed=0)', 'run 1 (loss=a, noise_level=0, seed=1)']
+    >>> result.completed_runs
+    8
+    """
 
     experiment: SweepExperiment
     config: Any
@@ -291,6 +343,35 @@ def prepare_sweep(
         set and the folder holds another experiment, configuration or axes, or a damaged file.
     ImportError
         ``executor='ray'`` without Ray installed.
+
+    Examples
+    --------
+    Nothing runs: the runs are planned and the folder is checked (a folder with results
+    needs ``resume`` or ``force``):
+
+    >>> import tempfile
+    >>> from dataclasses import dataclass
+    >>> from softloc.runner import SweepExperiment, SweepError, run_sweep
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     offset: float = 0.5
+    >>> def run_one(params, config):  # a made-up score: lower with more noise
+    ...     return {"score": config.offset - params["noise_level"] / 10 + params["seed"] / 100}
+    >>> toy = SweepExperiment(name="toy", summary="a toy sweep", config_type=Config,
+    ...                       run_one=run_one, axes={"loss": ["a", "b"], "noise_level": [0, 2],
+    ...                       "seed": [0, 1]}, score="score", distribution_axis=None)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     sweep = prepare_sweep(toy, out_dir=folder, workers=1, config=Config(offset=0.6))
+    ...     planned = len(sweep.runs), sweep.config.offset
+    ...     _ = run_sweep(toy, out_dir=folder, workers=1, progress=False)
+    ...     try:
+    ...         prepare_sweep(toy, out_dir=folder, workers=1)
+    ...     except SweepError as error:
+    ...         print(str(error).split(";")[0].split(" already ")[1])
+    ...     resumed = prepare_sweep(toy, out_dir=folder, workers=1, resume=True)
+    holds a sweep (8 finished runs in results.jsonl)
+    >>> planned, resumed.resume
+    ((8, 0.6), True)
     """
     if not isinstance(experiment, SweepExperiment):
         raise TypeError(f"experiment must be a SweepExperiment, got {type(experiment).__name__}")

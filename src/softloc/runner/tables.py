@@ -19,7 +19,19 @@ __all__ = ["ScoreCell", "ScoreTable", "score_tables"]
 
 @dataclass(frozen=True)
 class ScoreCell:
-    """Mean and sample standard deviation (``ddof=1``; NaN for fewer than 2 runs) of a score."""
+    """Mean and sample standard deviation (``ddof=1``; NaN for fewer than 2 runs) of a score.
+
+    ``runs`` counts the runs averaged, ``expected_runs`` those planned.
+
+    Examples
+    --------
+    >>> ScoreCell(mean=0.8125, std=0.0125, runs=4, expected_runs=4).format()
+    '0.812 (0.013)'
+    >>> ScoreCell(mean=0.8, std=float("nan"), runs=1, expected_runs=4).format(".2f")
+    '0.80 (-)*'
+    >>> ScoreCell(mean=float("nan"), std=float("nan"), runs=0, expected_runs=4).format()
+    '-'
+    """
 
     mean: float
     std: float
@@ -50,6 +62,37 @@ class ScoreTable:
 
     ``cells[i][j]`` is the :class:`ScoreCell` of ``losses[i]`` at ``noise_levels[j]`` over the
     other axes (``averaged_over``, e.g. seeds and folds).
+
+    Examples
+    --------
+    :func:`score_tables` makes them (and :class:`SweepResult` holds them):
+
+    >>> import tempfile
+    >>> from dataclasses import dataclass
+    >>> from softloc.runner import SweepExperiment, run_sweep
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     offset: float = 0.5
+    >>> def run_one(params, config):  # a made-up score: lower with more noise
+    ...     return {"score": config.offset - params["noise_level"] / 10 + params["seed"] / 100}
+    >>> toy = SweepExperiment(name="toy", summary="a toy sweep", config_type=Config,
+    ...                       run_one=run_one, axes={"loss": ["a", "b"], "noise_level": [0, 2],
+    ...                       "seed": [0, 1]}, score="score", distribution_axis=None)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     table, = run_sweep(toy, out_dir=folder, workers=1, progress=False).tables
+    >>> table.title(), table.losses, table.noise_levels
+    ('toy: score, mean (std) over seed', ('a', 'b'), (0, 2))
+    >>> cell = table.cell("b", 2)
+    >>> round(cell.mean, 3), cell.runs, table.incomplete
+    (0.305, 2, False)
+    >>> print(table.to_markdown())
+    ## toy: score, mean (std) over seed
+    <BLANKLINE>
+    | loss \\ noise_level (frames) | 0 | 2 |
+    |---|---|---|
+    | a | 0.505 (0.007) | 0.305 (0.007) |
+    | b | 0.505 (0.007) | 0.305 (0.007) |
+    <BLANKLINE>
     """
 
     experiment: str
@@ -153,6 +196,36 @@ def score_tables(results: SweepResults, score: str | None = None) -> tuple[Score
     Cells average over every other axis (seeds, folds, ...); losses, noise levels and
     distributions keep the manifest's axis order. A partial sweep gives cells with fewer runs
     (or none). ``score`` defaults to the manifest's score column; a run without it counts as NaN.
+
+    Examples
+    --------
+    The table of a partial sweep: loss b at noise level 2 has one run of two (``*``):
+
+    >>> import tempfile
+    >>> from dataclasses import dataclass
+    >>> from softloc.runner import SweepExperiment, read_results, run_sweep
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     offset: float = 0.5
+    >>> def run_one(params, config):  # a made-up score: lower with more noise
+    ...     return {"score": config.offset - params["noise_level"] / 10 + params["seed"] / 100}
+    >>> toy = SweepExperiment(name="toy", summary="a toy sweep", config_type=Config,
+    ...                       run_one=run_one, axes={"loss": ["a", "b"], "noise_level": [0, 2],
+    ...                       "seed": [0, 1]}, score="score", distribution_axis=None)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = run_sweep(toy, out_dir=folder, workers=1, progress=False)
+    ...     with open(f"{folder}/results.jsonl") as f:
+    ...         rows = f.readlines()
+    ...     with open(f"{folder}/results.jsonl", "w") as f:  # as if it stopped after 7 runs
+    ...         _ = f.writelines(rows[:7])
+    ...     table, = score_tables(read_results(folder))
+    >>> print(table.format_text())
+    toy: score, mean (std) over seed
+    loss \\ noise_level (frames)  0              2
+    ---------------------------  -------------  -------------
+    a                            0.505 (0.007)  0.305 (0.007)
+    b                            0.505 (0.007)  0.300 (-)*
+    * fewer runs than planned (partial sweep)
     """
     manifest = results.manifest
     score = manifest.score if score is None else score
