@@ -147,6 +147,14 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.record and args.model is None:
         parser.error("--record needs --model")
+    if args.model is not None:
+        heard = load_detector(args.model).training.get("train_instruments")
+        if heard is None:
+            print(f"warning: {args.model} does not say which soundfonts it trained on; the "
+                  f"held-out claim is unchecked")
+        elif args.soundfont in heard:
+            parser.error(f"{args.model} trained on {args.soundfont} ({', '.join(heard)}): "
+                         f"not a held-out instrument; choose another --soundfont")
     data = render_piano_dataset(PianoConfig(works=HELD_OUT_WORKS, soundfonts=(args.soundfont,),
                                             max_duration=args.seconds, seed=args.seed))
     pieces = data.pieces

@@ -34,6 +34,13 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     detector = load_pretrained("drums") if args.model is None else load_detector(
         args.model, experiment="drums")
+    heard = detector.training.get("train_instruments")
+    if heard is None:
+        print("warning: the detector does not say which kits it trained on; the held-out claim "
+              "is unchecked")
+    elif args.soundfont in heard:
+        parser.error(f"the detector trained on {args.soundfont} ({', '.join(heard)}): not a "
+                     f"held-out kit; choose another --soundfont")
     data = render_drum_dataset(DrumConfig(num_grooves=args.grooves, soundfonts=(args.soundfont,),
                                           seed=args.seed))
     pieces = data.pieces

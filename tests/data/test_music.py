@@ -148,6 +148,11 @@ def test_merlin_onsets():
             assert 0 <= first_sound(audio, bounds[i], bounds[i + 1]) / RATE - sent[i] <= 0.003
 
 
+def test_the_renderers_default_to_the_training_fonts_and_keep_two_unheard():
+    assert PianoConfig().soundfonts == DrumConfig().soundfonts == music.TRAINING_SOUNDFONTS
+    assert {"FluidR3", "GMbank"} <= set(music.SOUNDFONTS) - set(music.TRAINING_SOUNDFONTS)
+
+
 PIANO = PianoConfig(works=("bach/bwv66.6", "bach/bwv1.6", "bach/bwv10.7"), soundfonts=("TimGM6mb",),
                     max_duration=2.5, tail=0.3)
 

@@ -577,6 +577,7 @@ def _training_set(parts: _Parts, config: MusicExperimentConfig, noise_level: flo
             features.append(torch.from_numpy(spec.features))
             labels.append(torch.from_numpy(_labels(events, spec, spec.num_frames)))
     info = {"train_pieces": len(parts.train), "train_events": total,
+            "train_instruments": sorted({piece.instrument for piece in parts.train}),
             "train_sequences": len(features), "labels_moved": moved,
             "labels_within_tolerance": within / total if total else float("nan")}
     return features, labels, info

@@ -80,6 +80,7 @@ from .pieces import DRUM_CLASSES, PIANO_CLASSES, MusicDataset, MusicPiece, Music
 from .piano import PianoConfig, _vary_piano, _work_notes, corpus_works, render_piano_dataset
 from .soundfonts import (
     SOUNDFONTS,
+    TRAINING_SOUNDFONTS,
     SYSTEM_SOUNDFONT_DIRS,
     _render_events,
     measure_onset_latency,
@@ -93,6 +94,7 @@ __all__ = [
     "DRUM_KEYS",
     "PIANO_CLASSES",
     "SOUNDFONTS",
+    "TRAINING_SOUNDFONTS",
     "CacheIntegrityError",
     "DrumConfig",
     "Groove",

@@ -12,7 +12,7 @@ import numpy as np
 from ._common import _check_number, _check_range, _piece_rng, _sha256
 from .cache import _cache_root, _render_cached
 from .pieces import DRUM_CLASSES, MusicDataset, MusicPiece, _sorted_piece
-from .soundfonts import SOUNDFONTS, render_notes, soundfont_path
+from .soundfonts import SOUNDFONTS, TRAINING_SOUNDFONTS, render_notes, soundfont_path
 
 DRUM_KEYS = {36: "KD", 38: "SD", 42: "HH", 46: "HH"}
 """GM drum keys the generator plays and their class."""
@@ -28,6 +28,8 @@ class DrumConfig:
         Grooves per soundfont (each groove is its own work; piece ``'groove-<i>@<font>'``).
     soundfonts : tuple of str
         Fonts whose drum kit (bank 128, preset 0) plays every groove.
+        Default :data:`~softloc.data.music.TRAINING_SOUNDFONTS` (TimGM6mb, Merlin): FluidR3
+        and GMbank stay unheard for held-out tests.
     sample_rate : int
         Hz.
     tempo_range : (float, float)
@@ -67,7 +69,7 @@ class DrumConfig:
     """
 
     num_grooves: int = 20
-    soundfonts: tuple[str, ...] = SOUNDFONTS
+    soundfonts: tuple[str, ...] = TRAINING_SOUNDFONTS
     sample_rate: int = 16000
     tempo_range: tuple[float, float] = (70.0, 180.0)
     bars_range: tuple[int, int] = (4, 8)

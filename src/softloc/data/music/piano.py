@@ -16,7 +16,7 @@ from ..._io import write_text_atomic
 from ._common import _check_number, _check_range, _piece_rng, _require, _safe_name, _sha256
 from .cache import _cache_root, _render_cached, _SkipWork
 from .pieces import PIANO_CLASSES, MusicDataset, MusicPiece, _sorted_piece
-from .soundfonts import SOUNDFONTS, render_notes, soundfont_path
+from .soundfonts import SOUNDFONTS, TRAINING_SOUNDFONTS, render_notes, soundfont_path
 
 
 def corpus_works(composers: Sequence[str] = ("bach",), *, max_works: int | None = None
@@ -73,6 +73,8 @@ class PianoConfig:
     soundfonts : tuple of str
         Fonts to play every work on (each work gives one piece per font, named
         ``'<work>@<font>'``).
+        Default :data:`~softloc.data.music.TRAINING_SOUNDFONTS` (TimGM6mb, Merlin): FluidR3
+        and GMbank stay unheard for held-out tests.
     sample_rate : int
         Hz.
     tempo_range : (float, float)
@@ -100,7 +102,7 @@ class PianoConfig:
     """
 
     works: tuple[str, ...] | None = None
-    soundfonts: tuple[str, ...] = SOUNDFONTS
+    soundfonts: tuple[str, ...] = TRAINING_SOUNDFONTS
     sample_rate: int = 16000
     tempo_range: tuple[float, float] = (0.8, 1.25)
     timing_jitter: float = 0.01

@@ -21,6 +21,12 @@ SOUNDFONTS = ("TimGM6mb", "Merlin", "FluidR3", "GMbank")
 """Soundfonts :func:`soundfont_path` knows where to find: two in PyPI wheels (TimGM6mb, Merlin),
 two in Debian packages (FluidR3: ``fluid-soundfont-gm``; GMbank: ``csound-soundfont``)."""
 
+TRAINING_SOUNDFONTS = ("TimGM6mb", "Merlin")
+"""The fonts the renderers play by default (:class:`PianoConfig`, :class:`DrumConfig`), hence
+the ones the experiments and the shipped detectors train on; FluidR3 and GMbank stay unheard,
+for the held-out benchmarks (``benchmarks/bench_detectors.py``,
+``benchmarks/bench_drums_held_out.py``)."""
+
 #: Folders where system packages put soundfonts (Debian and Ubuntu, Fedora, Arch), searched in
 #: this order for the fonts of system packages.
 SYSTEM_SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts",
