@@ -49,7 +49,7 @@ from _tables import write_tables
 from softloc.data.audio import resample
 from softloc.data.augmentation import AudioAugmentation, augment_audio
 from softloc._io import write_atomic
-from softloc.data.music import PianoConfig, render_piano_dataset
+from softloc.data.music import HUMANISED_PIANO, PianoConfig, render_piano_dataset
 from softloc.detector import load_detector
 from softloc.metrics import corpus_f_measure
 
@@ -135,6 +135,10 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=30.0,
                         help="seconds kept of each held-out work (default 30: 3 minutes)")
     parser.add_argument("--seed", type=int, default=0, help="humanisation of the renders")
+    parser.add_argument("--humanised", action="store_true",
+                        help="render the held-out works as a pianist would play them "
+                        "(softloc.data.music.HUMANISED_PIANO: tempo curve, rolled chords, "
+                        "dynamics, melody, sustain pedal)")
     parser.add_argument("--effects", type=int, default=None, metavar="SEED",
                         help="play the held-out audio through a recording chain drawn from SEED "
                         "(reverb, EQ, noise, band limits, gain) before detection")
@@ -156,7 +160,8 @@ def main(argv=None) -> None:
             parser.error(f"{args.model} trained on {args.soundfont} ({', '.join(heard)}): "
                          f"not a held-out instrument; choose another --soundfont")
     data = render_piano_dataset(PianoConfig(works=HELD_OUT_WORKS, soundfonts=(args.soundfont,),
-                                            max_duration=args.seconds, seed=args.seed))
+                                            max_duration=args.seconds, seed=args.seed,
+                                            **(HUMANISED_PIANO if args.humanised else {})))
     pieces = data.pieces
     minutes = sum(p.duration for p in pieces) / 60
     print(f"held out: {len(pieces)} works on {args.soundfont}, {minutes:.1f} min, "
@@ -195,7 +200,8 @@ def main(argv=None) -> None:
     for name in missing:
         print(f"not run: {name}")
     if rows:
-        name = "bench_detectors" + ("" if args.effects is None else f"_effects{args.effects}")
+        name = "bench_detectors" + ("_humanised" if args.humanised else "") + (
+            "" if args.effects is None else f"_effects{args.effects}")
         write_tables(rows, args.out, name)
     if args.record:
         ours = next(row for row in rows if row["detector"].startswith("softloc"))
@@ -203,10 +209,12 @@ def main(argv=None) -> None:
             "benchmark": f"benchmarks/bench_detectors.py: {len(pieces)} corpus works never used in "
                          f"training ({', '.join(HELD_OUT_WORKS)}), {args.seconds:g} s each, "
                          f"rendered on {args.soundfont} (a piano never heard in training)"
+                         + (", humanised (--humanised)" if args.humanised else "")
                          + ("" if args.effects is None else
                             f", through a recording chain (--effects {args.effects})"),
             **{key: ours[key] for key in ("onset F1", "precision", "recall", "per-key F1")}},
-            key="held_out" if args.effects is None else "held_out_recorded")
+            key="held_out" + ("_humanised" if args.humanised else "")
+            + ("" if args.effects is None else "_recorded"))
         print(f"recorded the held-out scores in {args.model}")
 
 

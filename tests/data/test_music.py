@@ -1,5 +1,6 @@
 """Tests of softloc.data.music: rendering, the cache, splits, drum grooves and the loaders."""
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -391,3 +392,44 @@ def test_idmt_loader(tmp_path):
     xml.unlink()
     with pytest.raises(FileNotFoundError, match="no annotation"):
         load_idmt_drums(tmp_path)
+
+
+def test_humanised_performance(tmp_path):
+    notes = music._work_notes("bach/bwv66.6", tmp_path)
+    plain = PianoConfig(works=("bach/bwv66.6",), timing_jitter=0.0, velocity_std=0.0,
+                        velocity_piece_std=0.0)
+    for seed in range(3):
+        base = music._vary_piano(notes, plain, np.random.default_rng(seed))
+        # each option alone changes what it should and nothing else
+        drift = music._vary_piano(notes, dataclasses.replace(plain, tempo_drift=0.08),
+                                  np.random.default_rng(seed))
+        assert len(drift) == len(base) and np.array_equal(drift[:, 2:], base[:, 2:])
+        ratio = np.diff(drift[:, 0])[np.diff(base[:, 0]) > 0.1] / \
+            np.diff(base[:, 0])[np.diff(base[:, 0]) > 0.1]
+        assert 0.05 < np.ptp(ratio) < 0.6  # the local tempo moves, smoothly bounded
+        rolled = music._vary_piano(notes, dataclasses.replace(plain, chord_spread=0.01),
+                                   np.random.default_rng(seed))
+        chords = [rolled[np.abs(base[:, 0] - t) < 1e-9] for t in np.unique(base[:, 0])]
+        chords = [c for c in chords if len(c) >= 3]
+        spread = np.mean([np.ptp(c[:, 0]) for c in chords])
+        assert 0.005 < spread < 0.05
+        lowest_first = np.mean([c[np.argmin(c[:, 2]), 0] <= c[np.argmax(c[:, 2]), 0]
+                                for c in chords])
+        assert lowest_first > 0.6  # rolled upwards more often than not
+        sung = music._vary_piano(notes, dataclasses.replace(plain, melody_accent=10.0,
+                                                            velocity_contour=12.0),
+                                 np.random.default_rng(seed))
+        assert np.array_equal(sung[:, :3], base[:, :3]) and sung[:, 3].std() > 5
+        assert np.all((sung[:, 3] >= 1) & (sung[:, 3] <= 127))
+        pedalled = music._vary_piano(notes, dataclasses.replace(plain, pedal=1.0),
+                                     np.random.default_rng(seed))
+        assert np.array_equal(pedalled[:, [0, 2, 3]], base[:, [0, 2, 3]])
+        longer = pedalled[:, 1] - pedalled[:, 0] >= base[:, 1] - base[:, 0] - 1e-12
+        assert longer.all() and np.mean(pedalled[:, 1] - base[:, 1]) > 0.1
+        for key in np.unique(pedalled[:, 2]):  # still one strike of a key at a time
+            rows = pedalled[pedalled[:, 2] == key]
+            assert np.all(rows[:-1, 1] <= rows[1:, 0] + 1e-12)
+    all_on = dataclasses.replace(plain, **music.HUMANISED_PIANO)
+    a = music._vary_piano(notes, all_on, np.random.default_rng(7))
+    b = music._vary_piano(notes, all_on, np.random.default_rng(7))
+    assert np.array_equal(a, b)

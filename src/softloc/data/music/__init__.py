@@ -4,7 +4,8 @@ of the MAPS and IDMT-SMT-Drums layouts. Everything gives :class:`MusicPiece` obj
 The paper's piano (MAPS) and drum (IDMT-SMT-Drums) data sets cannot be had offline. This module
 renders stand-ins with exact ground truth: (1) **piano**: works of the ``music21`` corpus (Bach
 chorales by default; also Beethoven and Mozart quartets, Palestrina, Joplin, Chopin) exported to
-MIDI, given tempo, timing and velocity variation, and played on the GM piano (bank 0, preset 0)
+MIDI, given tempo, timing and velocity variation (and, with :data:`HUMANISED_PIANO`, a tempo
+curve, rolled chords, phrase dynamics, a singing melody and the sustain pedal), and played on the GM piano (bank 0, preset 0)
 of several soundfonts; (2) **drums**: generated grooves (kick 36, snare 38, closed hi-hat 42,
 open hi-hat 46; tempi, patterns, fills, ghost notes, accents, simultaneous hits) played on the
 fonts' drum kits (bank 128, preset 0) and labelled in the three classes of D-DTD.
@@ -77,7 +78,14 @@ from .drums import DRUM_KEYS, DrumConfig, Groove, generate_groove, render_drum_d
 from .idmt import load_idmt_drums, read_idmt_annotation
 from .maps import load_maps, read_maps_notes
 from .pieces import DRUM_CLASSES, PIANO_CLASSES, MusicDataset, MusicPiece, MusicSplit
-from .piano import PianoConfig, _vary_piano, _work_notes, corpus_works, render_piano_dataset
+from .piano import (
+    HUMANISED_PIANO,
+    PianoConfig,
+    _vary_piano,
+    _work_notes,
+    corpus_works,
+    render_piano_dataset,
+)
 from .soundfonts import (
     SOUNDFONTS,
     TRAINING_SOUNDFONTS,
@@ -112,6 +120,7 @@ __all__ = [
     "render_drum_dataset",
     "render_notes",
     "render_piano_dataset",
+    "HUMANISED_PIANO",
     "soundfont_path",
     "verify_cache",
 ]

@@ -89,16 +89,38 @@ class PianoConfig:
     tail : float
         Seconds rendered after the last note-off.
     seed : int
+    tempo_drift : float
+        Standard deviation of a smooth curve of the log tempo over the piece (0: a constant
+        tempo; 0.08: about +-8 %), correlated over ``drift_seconds``; the score's times are
+        warped by it, so a phrase speeds up and slows down.
+    drift_seconds : float
+        Correlation time (score seconds) of the tempo and velocity curves.
+    chord_spread : float
+        Standard deviation (seconds) of the offsets of the notes of one chord (notes with the
+        same score onset) around their common time, lowest note earliest on average (a pianist
+        rolls chords slightly upwards).
+    velocity_contour : float
+        Standard deviation (velocity units) of a smooth dynamics curve over the piece (phrases
+        swelling and fading), added to every note's velocity.
+    melody_accent : float
+        Velocity added to the highest note of each chord (the melody voice sings out).
+    pedal : float
+        Probability that a piece is played with the sustain pedal: the pedal is held down for
+        segments of 1 to 4 s with short lifts between, and every note that sounds while it is
+        down lasts until the lift (the rendered offsets; onsets do not change).
 
     Examples
     --------
     >>> config = PianoConfig(works=("bach/bwv1.6",), soundfonts=("TimGM6mb",), max_duration=2.0)
     >>> config.sample_rate, config.tempo_range, config.to_dict()["works"]
     (16000, (0.8, 1.25), ('bach/bwv1.6',))
-    >>> PianoConfig(soundfonts=("Steinway",))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: soundfonts must be a non-empty subset of ('TimGM6mb', 'Merlin', ...
+    >>> PianoConfig().soundfonts  # the training fonts: FluidR3 and GMbank stay unheard
+    ('TimGM6mb', 'Merlin')
+    >>> try:
+    ...     PianoConfig(soundfonts=("Steinway",))
+    ... except ValueError as error:
+    ...     print(str(error).split(" of ")[0])
+    soundfonts must be a non-empty subset
     """
 
     works: tuple[str, ...] | None = None
@@ -112,6 +134,12 @@ class PianoConfig:
     max_duration: float | None = None
     tail: float = 1.0
     seed: int = 0
+    tempo_drift: float = 0.0
+    drift_seconds: float = 4.0
+    chord_spread: float = 0.0
+    velocity_contour: float = 0.0
+    melody_accent: float = 0.0
+    pedal: float = 0.0
 
     def __post_init__(self) -> None:
         if self.works is not None:
@@ -129,6 +157,12 @@ class PianoConfig:
         _check_number(self.velocity_std, "velocity_std")
         _check_number(self.velocity_piece_std, "velocity_piece_std")
         _check_number(self.tail, "tail")
+        _check_number(self.tempo_drift, "tempo_drift", 0.0, 0.5)
+        _check_number(self.drift_seconds, "drift_seconds", 0.1, 60.0)
+        _check_number(self.chord_spread, "chord_spread", 0.0, 0.1)
+        _check_number(self.velocity_contour, "velocity_contour", 0.0, 60.0)
+        _check_number(self.melody_accent, "melody_accent", 0.0, 60.0)
+        _check_number(self.pedal, "pedal", 0.0, 1.0)
         if self.max_duration is not None:
             _check_number(self.max_duration, "max_duration", 1e-3)
         if not isinstance(self.sample_rate, int) or self.sample_rate < 8000:
@@ -138,9 +172,40 @@ class PianoConfig:
         return asdict(self)
 
 
+def _smooth_curve(rng: np.random.Generator, times: np.ndarray, scale: float,
+                  correlation: float) -> np.ndarray:
+    """A stationary Gaussian process (std ``scale``, squared-exponential correlation of
+    ``correlation`` seconds) at ``times``, from random Fourier features (no loop over notes)."""
+    if scale == 0 or times.size == 0:
+        return np.zeros(times.size)
+    features = 64
+    frequencies = rng.normal(0.0, 1.0 / correlation, features)
+    phases = rng.uniform(0.0, 2.0 * np.pi, features)
+    return scale * np.sqrt(2.0 / features) * np.cos(np.outer(times, frequencies) + phases).sum(1)
+
+
+def _pedal_offsets(rng: np.random.Generator, onsets: np.ndarray,
+                   offsets: np.ndarray) -> np.ndarray:
+    """Offsets under a sustain pedal: down for segments of 1-4 s, lifted for 50-150 ms between;
+    a note sounding at a lift lasts until it."""
+    end = float(offsets.max()) if offsets.size else 0.0
+    lifts, t = [], float(rng.uniform(0.0, 1.0))
+    while t < end:
+        t += float(rng.uniform(1.0, 4.0))
+        lifts.append(t)
+        t += float(rng.uniform(0.05, 0.15))
+    lifts = np.asarray(lifts)
+    if lifts.size == 0:
+        return offsets
+    # the first lift after each note's onset: the note is held (at least) until then
+    next_lift = lifts[np.minimum(np.searchsorted(lifts, onsets, side="right"), lifts.size - 1)]
+    return np.where(next_lift > onsets, np.maximum(offsets, next_lift), offsets)
+
+
 def _vary_piano(notes: np.ndarray, config: PianoConfig, rng: np.random.Generator) -> np.ndarray:
-    """Tempo, timing and velocity variation; unison duplicates and out-of-range keys removed,
-    same-key overlaps cut (a key sounds once at a time)."""
+    """Tempo, timing and velocity variation (and, when configured, a tempo curve, rolled
+    chords, dynamics, a singing melody and the sustain pedal); unison duplicates and
+    out-of-range keys removed, same-key overlaps cut (a key sounds once at a time)."""
     notes = notes[(notes[:, 2] >= 21) & (notes[:, 2] <= 108)]
     notes = notes[np.lexsort((notes[:, 2], notes[:, 0]))]
     if notes.shape[0] > 1:  # voices in unison: one key struck once
@@ -151,8 +216,44 @@ def _vary_piano(notes: np.ndarray, config: PianoConfig, rng: np.random.Generator
     durations = np.maximum(notes[:, 1] - notes[:, 0], 0.02) / tempo
     onsets = np.maximum(onsets, 0.0)
     piece_level = config.velocity_mean + rng.normal(0.0, config.velocity_piece_std)
-    velocities = np.clip(np.round(rng.normal(piece_level, config.velocity_std, len(notes))), 1, 127)
-    varied = np.stack([onsets, onsets + durations, notes[:, 2], velocities], axis=1)
+    velocities = rng.normal(piece_level, config.velocity_std, len(notes))
+    # The options below draw from their own generator, so that a configuration without them
+    # keeps the draws above (and the renders of earlier versions) unchanged.
+    extra = np.random.default_rng(rng.integers(0, 2**63, size=4))
+    score = notes[:, 0]
+    if config.tempo_drift > 0 and len(notes):
+        # warp: performed time = integral of 1 / (tempo * exp(curve)) over score time
+        grid = np.linspace(0.0, float(score.max()) + 1e-9, 2048)
+        rate = np.exp(-_smooth_curve(extra, grid, config.tempo_drift, config.drift_seconds))
+        warped = np.concatenate([[0.0], np.cumsum(np.diff(grid) * 0.5 * (rate[1:] + rate[:-1]))])
+        shift = np.interp(score, grid, warped) / tempo - score / tempo
+        onsets = np.maximum(onsets + shift, 0.0)
+        durations = durations * np.interp(score, grid, rate)
+    if config.chord_spread > 0 and len(notes):
+        chord = np.unique(score, return_inverse=True)[1]
+        rank = np.zeros(len(notes))
+        for index in np.unique(chord):  # 0 (lowest) .. 1 (highest) within each chord
+            members = np.flatnonzero(chord == index)
+            if members.size > 1:
+                order = np.argsort(np.argsort(notes[members, 2]))
+                rank[members] = order / (members.size - 1) - 0.5
+        roll = config.chord_spread * (rank + extra.normal(0.0, 0.5, len(notes)))
+        onsets = np.maximum(onsets + roll, 0.0)
+    if config.velocity_contour > 0:
+        velocities = velocities + _smooth_curve(extra, score, config.velocity_contour,
+                                                config.drift_seconds)
+    if config.melody_accent > 0 and len(notes):
+        chord = np.unique(score, return_inverse=True)[1]
+        top = np.zeros(len(notes), dtype=bool)
+        highest = np.full(chord.max() + 1, -1.0)
+        np.maximum.at(highest, chord, notes[:, 2])
+        top[notes[:, 2] == highest[chord]] = True
+        velocities = velocities + config.melody_accent * top
+    velocities = np.clip(np.round(velocities), 1, 127)
+    offsets = onsets + durations
+    if config.pedal > 0 and extra.random() < config.pedal and len(notes):
+        offsets = _pedal_offsets(extra, onsets, offsets)
+    varied = np.stack([onsets, offsets, notes[:, 2], velocities], axis=1)
     varied = varied[np.lexsort((varied[:, 2], varied[:, 0]))]
     if config.max_duration is not None:
         varied = varied[varied[:, 0] < config.max_duration]
@@ -166,6 +267,13 @@ def _vary_piano(notes: np.ndarray, config: PianoConfig, rng: np.random.Generator
         samples = np.round(varied[rows, 0] * config.sample_rate)
         keep[rows[1:][np.diff(samples) == 0]] = False
     return varied[keep]
+
+
+#: A humanised performance (:class:`PianoConfig` options): a tempo curve of +-8 %, chords
+#: rolled over about 10 ms, dynamics swelling by +-12 velocity units over phrases, the melody
+#: 8 units above its chord, the sustain pedal in 70 % of the pieces.
+HUMANISED_PIANO = dict(tempo_drift=0.08, chord_spread=0.008, velocity_contour=12.0,
+                 melody_accent=8.0, pedal=0.7)
 
 
 def render_piano_dataset(config: PianoConfig | None = None, *, cache_dir=None,
