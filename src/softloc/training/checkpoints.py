@@ -21,8 +21,8 @@ from .settings import _Settings
 
 __all__ = ["CHECKPOINT_FORMAT"]
 
-#: Format tag written into (and required from) checkpoints.
 CHECKPOINT_FORMAT = "softloc.training.checkpoint/1"
+"""Format tag written into (and required from) checkpoints."""
 
 
 def _checked_path(checkpoint_path: str | os.PathLike | None, checkpoint_every: int | None,

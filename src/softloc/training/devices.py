@@ -9,8 +9,8 @@ import torch
 
 __all__ = ["DEVICE_CHOICES", "resolve_device"]
 
-#: The device names the command line offers (``'cuda:N'`` is accepted as well).
 DEVICE_CHOICES = ("cpu", "cuda", "auto")
+"""The device names the command line offers (``'cuda:N'`` is accepted as well)."""
 
 
 def resolve_device(device: Any) -> torch.device:

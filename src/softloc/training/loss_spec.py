@@ -62,8 +62,8 @@ _REGISTRY: dict[str, _Entry] = {
                          "SwingNet's loss)", (), ("class_weights",)),
 }
 
-#: The registered loss names, in the paper's order of presentation.
 LOSS_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+"""The registered loss names, in the paper's order of presentation."""
 
 _DEFAULT_BETA = 0.95  # Reed et al. 2014, soft variant
 _DEFAULT_KERNEL_NORM = "sum"  # the paper's unit-sum Phi
@@ -257,7 +257,21 @@ def _as_spec(loss_spec: LossSpec | Mapping[str, Any] | str) -> LossSpec:
 class LossFunction:
     """A registered loss bound to its :class:`LossSpec`: ``loss(logits, targets, mask, step)``.
 
-    Made by :func:`make_loss`; ``spec`` holds the :class:`LossSpec`.
+    Made by :func:`make_loss`; ``spec`` holds the :class:`LossSpec`. Logits and targets
+    ``(N, C, T)`` (or ``(N, T)``), ``mask`` ``(N, T)`` or ``None``, ``step`` the optimiser steps
+    taken before this one (it sets SoftLoc's alpha on a schedule); returns a scalar.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from softloc.losses import soft_localization_loss
+    >>> fn = make_loss(LossSpec("sll", softness=2.0))
+    >>> type(fn).__name__, fn.spec.name
+    ('LossFunction', 'sll')
+    >>> logits, target = torch.randn(2, 3, 50), torch.zeros(2, 3, 50)
+    >>> target[:, :, 20] = 1
+    >>> torch.allclose(fn(logits, target), soft_localization_loss(logits, target, softness=2.0))
+    True
     """
 
     def __init__(self, spec: LossSpec) -> None:

@@ -10,12 +10,12 @@ from torch import nn
 
 __all__ = ["OPTIMIZERS", "OptimizerFactory"]
 
-#: Optimisers by name (``optimizer_options`` go to their constructors).
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,
     "sgd": torch.optim.SGD,
 }
+"""Optimisers by name (``optimizer_options`` go to their constructors)."""
 
 #: ``f(parameters) -> Optimizer``, for optimisers :data:`OPTIMIZERS` does not name.
 OptimizerFactory = Callable[[list[nn.Parameter]], torch.optim.Optimizer]

@@ -64,6 +64,21 @@ class LossRecord:
         SoftLoc's alpha at the window's last step (``None`` for other losses).
     window:
         Number of steps averaged (``log_every``, fewer for a final partial window).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from softloc.training import sampled_batches, train
+    >>> x = torch.zeros(8, 1, 16); x[:, 0, 4] = 1.0
+    >>> _ = torch.manual_seed(0)
+    >>> result = train(torch.nn.Conv1d(1, 1, 3, padding=1), {"name": "softloc", "softness": 2.0,
+    ...                "alpha": 0.5}, sampled_batches(x, x.clone(), batch_size=4), steps=25,
+    ...                learning_rate=0.05, log_every=10, progress=False)
+    >>> [(r.step, r.window) for r in result.loss_history]  # the last window is partial
+    [(10, 10), (20, 10), (25, 5)]
+    >>> record = result.loss_history[0]
+    >>> record.alpha, record.learning_rate, sorted(record.to_dict())
+    (0.5, 0.05, ['alpha', 'grad_norm', 'learning_rate', 'loss', 'step', 'window'])
     """
 
     step: int
@@ -79,7 +94,21 @@ class LossRecord:
 
 @dataclass(frozen=True)
 class EvalRecord:
-    """Metrics returned by ``evaluate(model, step)`` after ``step`` completed optimiser steps."""
+    """Metrics returned by ``evaluate(model, step)`` after ``step`` completed optimiser steps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from softloc.training import sampled_batches, train
+    >>> x = torch.zeros(8, 1, 16); x[:, 0, 4] = 1.0
+    >>> result = train(torch.nn.Conv1d(1, 1, 3, padding=1), "ce",
+    ...                sampled_batches(x, x.clone(), batch_size=4), steps=30, progress=False,
+    ...                evaluate=lambda model, step: {"step_seen": float(step)}, eval_every=15)
+    >>> [record.step for record in result.eval_history]
+    [15, 30]
+    >>> result.eval_history[0].to_dict()
+    {'step': 15, 'metrics': {'step_seen': 15.0}}
+    """
 
     step: int
     metrics: dict[str, float]
@@ -110,6 +139,27 @@ class TrainingResult:
         The checkpoint's step when the run was resumed, else ``None``.
     checkpoint_path:
         Where the final checkpoint was written, or ``None``.
+
+    Examples
+    --------
+    A run of 30 steps with a checkpoint, then extended to 40 steps from it:
+
+    >>> import tempfile, torch
+    >>> from pathlib import Path
+    >>> from softloc.training import sampled_batches, train
+    >>> x = torch.zeros(8, 1, 16); x[:, 0, 4] = 1.0
+    >>> batches = sampled_batches(x, x.clone(), batch_size=4)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "run.pt"
+    ...     model = torch.nn.Conv1d(1, 1, 3, padding=1)
+    ...     first = train(model, "ce", batches, steps=30, checkpoint_path=path,
+    ...                   progress=False)
+    ...     longer = train(model, "ce", batches, steps=40, checkpoint_path=path, resume=True,
+    ...                    progress=False)
+    >>> first.final_step, first.resumed_from_step, longer.final_step, longer.resumed_from_step
+    (30, None, 40, 30)
+    >>> longer.loss_spec.name, longer.final_loss == longer.loss_history[-1].loss
+    ('ce', True)
     """
 
     final_step: int

@@ -18,8 +18,8 @@ from .optimizers import _optimizer_name
 
 __all__ = ["LR_SCHEDULES"]
 
-#: Learning-rate schedules: ``'constant'``, or ``'cosine'`` decay to 0 at the last step.
 LR_SCHEDULES = ("constant", "cosine")
+"""Learning-rate schedules: ``'constant'``, or ``'cosine'`` decay to 0 at the last step."""
 
 
 @dataclass(frozen=True)
