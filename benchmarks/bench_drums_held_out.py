@@ -31,7 +31,12 @@ def main(argv=None) -> None:
                         help="groove generation (the training data used seed 0)")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"),
                         help="folder for bench_drums_held_out.csv and .md")
+    parser.add_argument("--record", action="store_true",
+                        help="write the scores into the --model checkpoint's metadata "
+                        "(training.held_out_<KIT>)")
     args = parser.parse_args(argv)
+    if args.record and args.model is None:
+        parser.error("--record needs --model")
     detector = load_pretrained("drums") if args.model is None else load_detector(
         args.model, experiment="drums")
     heard = detector.training.get("train_instruments")
@@ -62,6 +67,16 @@ def main(argv=None) -> None:
     print(" | ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                      for k, v in row.items()), flush=True)
     write_tables([row], args.out, "bench_drums_held_out")
+    if args.record:
+        from bench_detectors import record_held_out
+
+        record_held_out(args.model, {
+            "benchmark": f"benchmarks/bench_drums_held_out.py: {len(pieces)} grooves (seed "
+                         f"{args.seed}) on {args.soundfont}, a kit never heard in training",
+            **{key: row[key] for key in row if key.endswith("F1") or key in ("precision",
+                                                                             "recall")}},
+            key=f"held_out_{args.soundfont}")
+        print(f"recorded the held-out scores in {args.model}")
 
 
 if __name__ == "__main__":

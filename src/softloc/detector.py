@@ -327,8 +327,9 @@ class Detector:
     >>> probabilities.shape, time_base.fps
     ((3, 201), 100.0)
     >>> found = detector.detect(audio, sample_rate)
-    >>> sorted(set(found.times.round(2).tolist()))  # seconds
-    [0.5, 1.0, 1.5]
+    >>> near = np.abs(found.times[:, None] - np.array([0.5, 1.0, 1.5])).min(axis=1)
+    >>> bool(found.times.size >= 3 and near.max() <= 0.02)  # every hit within 20 ms of a burst
+    True
     """
 
     experiment: str
@@ -812,8 +813,9 @@ def detect_events(detector: Detector | str | os.PathLike, samples, sample_rate: 
     >>> for onset in (0.5, 1.0, 1.5):
     ...     audio[int(onset * sample_rate):][:800] += burst
     >>> found = detect_events(pretrained_path("drums"), audio, sample_rate, threshold=0.6)
-    >>> sorted(set(found.times.round(2).tolist())), bool((found.scores >= 0.6).all())
-    ([0.5, 1.0, 1.5], True)
+    >>> near = np.abs(found.times[:, None] - np.array([0.5, 1.0, 1.5])).min(axis=1)
+    >>> bool(found.times.size >= 3 and near.max() <= 0.02), bool((found.scores >= 0.6).all())
+    (True, True)
     """
     if not isinstance(detector, (Detector, VideoDetector)):
         detector = load_detector(detector)
