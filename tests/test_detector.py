@@ -560,7 +560,7 @@ def test_train_golf_then_detect_from_the_command_line(tmp_path, capsys, tiny_gol
     (["train", "drums", "--fold", "1"], "--fold applies to golf only"),
     (["train", "golf", "--fold", "4"], "--fold must be a fold in 0..3"),
     (["train", "piano", "--preset", "fast"],
-     "unknown preset 'fast' of the 'piano' experiment; its presets: release, paper"),
+     "unknown preset 'fast' of the 'piano' experiment; its presets: release, robust, paper"),
     (["train", "golf", "--preset", "release"], "its presets: none"),
     (["train", "piano", "--quick", "--preset", "paper"], "not allowed with"),
     (["train", "drums", "--device", "tpu"], "device must be 'cpu', 'cuda', 'cuda:N' or 'auto'"),

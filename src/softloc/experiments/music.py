@@ -88,6 +88,7 @@ from .._checks import check_int, check_real
 from ..data.audio import MelConfig, log_mel_spectrogram
 from ..data.augmentation import AudioAugmentation, augment_audio
 from ..data.music import (
+    HUMANISED_PIANO,
     DrumConfig,
     MusicDataset,
     MusicPiece,
@@ -793,6 +794,12 @@ QUICK_DRUMS = DrumExperimentConfig(data=DrumConfig(num_grooves=24), iterations=1
 RELEASE_PIANO = PianoExperimentConfig()
 RELEASE_DRUMS = DrumExperimentConfig()
 
+#: ``--preset robust``: humanised renders (:data:`~softloc.data.music.HUMANISED_PIANO`) and one
+#: extra copy of each training piece through a recording chain
+#: (:class:`~softloc.data.augmentation.AudioAugmentation`), for audio the detector never heard.
+ROBUST_PIANO = PianoExperimentConfig(data=PianoConfig(**HUMANISED_PIANO), augment=1,
+                                     effects=AudioAugmentation())
+
 #: ``--preset paper``: the authors' piano set-up (reference-spec section 3.3) at the paper's
 #: scale, sensible on a GPU only (160,000 steps of batch 32 on 1.5 s windows at 200 frames/s:
 #: days on 2 CPU cores). Features: 384 log-mel bands up to 7.27 kHz (the authors' lowest 384
@@ -825,7 +832,7 @@ PIANO_EXPERIMENT = SweepExperiment(
     quick_axes={"loss": ("ce", "ls-se", "softloc"), "noise_level": (0.0, 0.1, 0.2),
                 "distribution": ("normal",), "seed": (0,)},
     quick_config=QUICK_PIANO,
-    presets={"release": RELEASE_PIANO, "paper": PAPER_PIANO},
+    presets={"release": RELEASE_PIANO, "robust": ROBUST_PIANO, "paper": PAPER_PIANO},
     score="f1",
     score_label="F1 (50 ms, mean over test pieces)",
     noise_unit="s",
