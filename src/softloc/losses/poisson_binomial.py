@@ -21,14 +21,18 @@ Computation
 -----------
 On CPU a compiled kernel (``_count_kernel.c``, built at first use) computes the loss and its
 closed-form gradient ``sigmoid(l_t) - P(b_t = 1 | K = c)`` in one pass, with exponential tilting
-so that a double-precision recursion neither underflows nor loses precision. Elsewhere (CUDA
-tensors, or no C compiler) a pure-PyTorch tree product of truncated polynomials, depth
+so that a double-precision recursion neither underflows nor loses precision. On CUDA, when
+``triton`` imports (the ``gpu`` extra) and ``SOFTLOC_DISABLE_TRITON`` is not set, a fused Triton
+kernel (``_count_triton.py``, imported lazily) does the same with one program per sequence and
+class; it is tested under Triton's interpreter on the CPU only. Elsewhere (other devices, no
+triton, or no C compiler) a pure-PyTorch tree product of truncated polynomials, depth
 ``O(log T)`` and no loop over time steps, gives the same values through autograd.
 """
 
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 from torch import Tensor, nn
@@ -243,6 +247,17 @@ def _use_kernel(input: Tensor) -> bool:
     )
 
 
+def _triton_counting(input: Tensor):
+    """The Triton path's ``counting_nll`` for CUDA ``input``; ``None`` without triton."""
+    if not input.is_cuda or os.environ.get("SOFTLOC_DISABLE_TRITON", "") not in ("", "0"):
+        return None
+    try:
+        from . import _count_triton  # imports triton: only here, never at import softloc
+    except ImportError:
+        return None
+    return _count_triton.counting_nll
+
+
 def counting_loss(
     input: Tensor,
     target: Tensor,
@@ -303,7 +318,10 @@ def counting_loss(
                 f"{where[1]}: count {int(counts[tuple(where)])}); such a count cannot happen"
             )
     rows, row_mask = _rows(x, batch.mask)
-    per_row = _counting_nll_torch(rows, row_mask, counts.reshape(-1))
+    triton_nll = _triton_counting(x)
+    per_row = triton_nll(rows, counts.reshape(-1), batch.mask, c) if triton_nll else None
+    if per_row is None:  # not CUDA, no triton, or a count beyond the Triton kernel's largest
+        per_row = _counting_nll_torch(rows, row_mask, counts.reshape(-1))
     return reduce(per_row.reshape(n, c), reduction, batch.squeeze)
 
 
