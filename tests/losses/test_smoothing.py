@@ -300,3 +300,20 @@ def test_check_softness_returns_validated_values():
     assert check_softness(torch.tensor(1.5)) == 1.5
     s = torch.tensor([1.0, 2.0])
     assert check_softness(s, 2) is s
+
+
+def test_fft_lengths_are_the_smallest_fast_multiples_of_8():
+    from softloc.losses.smoothing import _fast_length
+
+    def fast(m):
+        if m % 8:
+            return False
+        m //= 8
+        for p in (2, 3, 5, 7):
+            while m % p == 0:
+                m //= p
+        return m == 1
+
+    for n in range(1, 3000):
+        expected = next(m for m in range(max(n, 8), 4 * n + 16) if fast(m))
+        assert _fast_length(n) == expected
