@@ -433,3 +433,28 @@ def test_humanised_performance(tmp_path):
     a = music._vary_piano(notes, all_on, np.random.default_rng(7))
     b = music._vary_piano(notes, all_on, np.random.default_rng(7))
     assert np.array_equal(a, b)
+
+
+def test_piano_programs_are_distinct_sounds_with_the_same_notes(tmp_path):
+    config = PianoConfig(works=("bach/bwv66.6",), soundfonts=("TimGM6mb",), max_duration=1.5,
+                         tail=0.2, programs=(0, 2))
+    dataset = render_piano_dataset(config, cache_dir=tmp_path)
+    grand, electric = dataset.pieces
+    assert (grand.name, electric.name) == ("bach/bwv66.6@TimGM6mb", "bach/bwv66.6@TimGM6mb#2")
+    assert grand.instrument == electric.instrument == "TimGM6mb" and grand.work == electric.work
+    assert not np.allclose(grand.audio[:8000], electric.audio[:8000], atol=1e-3)
+    split = dataset.split_by_work(validation_fraction=0.0, test_fraction=0.0)
+    assert len(split.train.pieces) == 2  # one work: both programs on one side
+    # program 0 alone gives the pieces of a configuration without programs
+    alone = render_piano_dataset(dataclasses.replace(config, programs=(0,)), cache_dir=tmp_path)
+    assert np.array_equal(alone.pieces[0].audio, grand.audio)
+
+
+
+@pytest.mark.parametrize("programs", [(), (0, 0), (8,), (True,)])
+def test_bad_piano_programs_are_refused(programs):
+    with pytest.raises(ValueError, match="programs"):
+        PianoConfig(programs=programs)
+    with pytest.raises(ValueError, match="program"):
+        render_notes([0.1], [60], [90], font=music.soundfont_path("TimGM6mb"),
+                     sample_rate=16000, program=128)

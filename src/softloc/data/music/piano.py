@@ -104,6 +104,11 @@ class PianoConfig:
         swelling and fading), added to every note's velocity.
     melody_accent : float
         Velocity added to the highest note of each chord (the melody voice sings out).
+    programs : tuple of int
+        General-MIDI piano programs to play every work on, per font: 0 acoustic grand
+        (default), 1 bright acoustic, 2 electric grand, 3 honky-tonk. Program 0's pieces are
+        named ``'<work>@<font>'``, the others ``'<work>@<font>#<program>'``; the piece's
+        ``instrument`` stays the font.
     pedal : float
         Probability that a piece is played with the sustain pedal: the pedal is held down for
         segments of 1 to 4 s with short lifts between, and every note that sounds while it is
@@ -140,6 +145,7 @@ class PianoConfig:
     velocity_contour: float = 0.0
     melody_accent: float = 0.0
     pedal: float = 0.0
+    programs: tuple[int, ...] = (0,)
 
     def __post_init__(self) -> None:
         if self.works is not None:
@@ -163,6 +169,13 @@ class PianoConfig:
         _check_number(self.velocity_contour, "velocity_contour", 0.0, 60.0)
         _check_number(self.melody_accent, "melody_accent", 0.0, 60.0)
         _check_number(self.pedal, "pedal", 0.0, 1.0)
+        programs = tuple(self.programs)
+        if not programs or len(set(programs)) != len(programs) or any(
+                isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= 7
+                for p in programs):
+            raise ValueError(f"programs must be distinct GM piano programs in 0 .. 7, got "
+                             f"{self.programs!r}")
+        object.__setattr__(self, "programs", programs)
         if self.max_duration is not None:
             _check_number(self.max_duration, "max_duration", 1e-3)
         if not isinstance(self.sample_rate, int) or self.sample_rate < 8000:
@@ -330,21 +343,22 @@ def render_piano_dataset(config: PianoConfig | None = None, *, cache_dir=None,
     payload = {**config.to_dict(), "works": list(works),
                "soundfont_sha256": {name: _sha256(path) for name, path in fonts.items()}}
 
-    def job(work: str, font: str):
-        name = f"{work}@{font}"
+    def job(work: str, font: str, program: int):
+        name = f"{work}@{font}" + (f"#{program}" if program else "")
 
         def make() -> MusicPiece:
             notes = _vary_piano(_work_notes(work, root), config, _piece_rng(config.seed, name))
             audio, sent = render_notes(notes[:, 0], notes[:, 2].astype(np.int64),
                                        notes[:, 3].astype(np.int64), notes[:, 1],
                                        font=fonts[font], sample_rate=config.sample_rate,
-                                       tail=config.tail)
+                                       tail=config.tail, program=program)
             return _sorted_piece(name, work, font, audio, config.sample_rate, PIANO_CLASSES,
                                  sent, notes[:, 2].astype(np.int64) - 21,
                                  notes[:, 2].astype(np.int64), notes[:, 3].astype(np.int64),
                                  notes[:, 1])
         return name, make
 
-    jobs = [job(work, font) for work in works for font in config.soundfonts]
+    jobs = [job(work, font, program) for work in works for font in config.soundfonts
+            for program in config.programs]
     dataset, _ = _render_cached("piano", payload, jobs, cache_dir=root, verify=verify)
     return dataset

@@ -136,13 +136,15 @@ def _font_bytes(path: Path) -> bytes:
 
 
 def _render_events(events: np.ndarray, num_samples: int, *, font: Path, sample_rate: int,
-                   drums: bool) -> np.ndarray:
-    """Play ``events`` (rows: sample, is_note_on, key, velocity; sorted) into mono float32."""
+                   drums: bool, program: int = 0) -> np.ndarray:
+    """Play ``events`` (rows: sample, is_note_on, key, velocity; sorted) into mono float32 with
+    GM ``program`` of bank 0 (or the drum kit)."""
     tinysoundfont = _require("tinysoundfont")
     synth = tinysoundfont.Synth(samplerate=sample_rate)
     font_id = synth.sfload(_font_bytes(font), max_voices=256)
     channel = 9 if drums else 0
-    synth.program_select(channel, font_id, 128 if drums else 0, 0, is_drums=drums)
+    synth.program_select(channel, font_id, 128 if drums else 0, 0 if drums else program,
+                         is_drums=drums)
     out = np.zeros(num_samples, dtype=np.float32)
     position = 0
 
@@ -165,7 +167,8 @@ def _render_events(events: np.ndarray, num_samples: int, *, font: Path, sample_r
 
 
 def render_notes(onsets, pitches, velocities, offsets=None, *, font, sample_rate: int,
-                 drums: bool = False, tail: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                 drums: bool = False, tail: float = 1.0,
+                 program: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Render notes sample-exactly with a soundfont's GM piano (or drum kit when ``drums``).
 
     Parameters
@@ -179,6 +182,9 @@ def render_notes(onsets, pitches, velocities, offsets=None, *, font, sample_rate
         ``.sf2`` file (see :func:`soundfont_path`).
     tail : float
         Seconds rendered after the last event.
+    program : int
+        General-MIDI program (bank 0) of the melodic sound, 0 .. 127: 0 acoustic grand piano
+        (default), 1 bright acoustic, 2 electric grand, 3 honky-tonk; ignored for drums.
 
     Returns
     -------
@@ -194,6 +200,9 @@ def render_notes(onsets, pitches, velocities, offsets=None, *, font, sample_rate
         raise ValueError("onsets must be finite and >= 0 (seconds)")
     if np.any((velocities < 1) | (velocities > 127)) or np.any((pitches < 0) | (pitches > 127)):
         raise ValueError("pitches must be in 0 .. 127 and velocities in 1 .. 127")
+    if isinstance(program, bool) or not isinstance(program, (int, np.integer)) \
+            or not 0 <= program <= 127:
+        raise ValueError(f"program must be a General-MIDI program in 0 .. 127, got {program!r}")
     on_samples = np.round(onsets * sample_rate).astype(np.int64)
     rows = [np.stack([on_samples, np.ones_like(on_samples), pitches, velocities], axis=1)]
     end = float(onsets.max()) if onsets.size else 0.0
@@ -207,7 +216,7 @@ def render_notes(onsets, pitches, velocities, offsets=None, *, font, sample_rate
     events = events[np.lexsort((events[:, 2], events[:, 1], events[:, 0]))]
     num_samples = int(math.ceil((end + tail) * sample_rate))
     audio = _render_events(events, num_samples, font=Path(font), sample_rate=sample_rate,
-                           drums=drums)
+                           drums=drums, program=int(program))
     return audio, on_samples / sample_rate
 
 
