@@ -152,13 +152,7 @@ def main(argv=None) -> None:
     if args.record and args.model is None:
         parser.error("--record needs --model")
     if args.model is not None:
-        heard = load_detector(args.model).training.get("train_instruments")
-        if heard is None:
-            print(f"warning: {args.model} does not say which soundfonts it trained on; the "
-                  f"held-out claim is unchecked")
-        elif args.soundfont in heard:
-            parser.error(f"{args.model} trained on {args.soundfont} ({', '.join(heard)}): "
-                         f"not a held-out instrument; choose another --soundfont")
+        check_held_out(parser, load_detector(args.model).training, args.soundfont)
     data = render_piano_dataset(PianoConfig(works=HELD_OUT_WORKS, soundfonts=(args.soundfont,),
                                             max_duration=args.seconds, seed=args.seed,
                                             **(HUMANISED_PIANO if args.humanised else {})))
@@ -216,6 +210,18 @@ def main(argv=None) -> None:
             key="held_out" + ("_humanised" if args.humanised else "")
             + ("" if args.effects is None else "_recorded"))
         print(f"recorded the held-out scores in {args.model}")
+
+
+def check_held_out(parser: argparse.ArgumentParser, training: dict, soundfont: str) -> None:
+    """Refuse (``parser.error``) a ``soundfont`` the detector's ``training`` metadata says it
+    trained on; warn when the metadata does not say."""
+    heard = training.get("train_instruments")
+    if heard is None:
+        print("warning: the detector does not say which soundfonts it trained on; the held-out "
+              "claim is unchecked")
+    elif soundfont in heard:
+        parser.error(f"the detector trained on {soundfont} ({', '.join(heard)}): not held out; "
+                     f"choose another --soundfont")
 
 
 def record_held_out(path: Path, scores: dict, key: str = "held_out") -> None:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from _tables import write_tables
+from bench_detectors import check_held_out, record_held_out
 from softloc.data.music import DrumConfig, render_drum_dataset
 from softloc.detector import load_detector, load_pretrained
 from softloc.metrics import corpus_f_measure
@@ -39,13 +40,7 @@ def main(argv=None) -> None:
         parser.error("--record needs --model")
     detector = load_pretrained("drums") if args.model is None else load_detector(
         args.model, experiment="drums")
-    heard = detector.training.get("train_instruments")
-    if heard is None:
-        print("warning: the detector does not say which kits it trained on; the held-out claim "
-              "is unchecked")
-    elif args.soundfont in heard:
-        parser.error(f"the detector trained on {args.soundfont} ({', '.join(heard)}): not a "
-                     f"held-out kit; choose another --soundfont")
+    check_held_out(parser, detector.training, args.soundfont)
     data = render_drum_dataset(DrumConfig(num_grooves=args.grooves, soundfonts=(args.soundfont,),
                                           seed=args.seed))
     pieces = data.pieces
@@ -68,8 +63,6 @@ def main(argv=None) -> None:
                      for k, v in row.items()), flush=True)
     write_tables([row], args.out, "bench_drums_held_out")
     if args.record:
-        from bench_detectors import record_held_out
-
         record_held_out(args.model, {
             "benchmark": f"benchmarks/bench_drums_held_out.py: {len(pieces)} grooves (seed "
                          f"{args.seed}) on {args.soundfont}, a kit never heard in training",

@@ -38,36 +38,13 @@ import torch
 import torch.nn.functional as F
 
 from _tables import write_tables
+from bench_losses import SCENARIOS, SOFTNESS, make_batch, reference_counting_loss
 from softloc.losses import counting_loss, softloc_loss
 from softloc.losses.poisson_binomial import _counting_nll_torch
-from softloc.training import LossSpec, resolve_device, train
+from softloc.training import resolve_device, train
 
-SCENARIOS = {"sparse": 1, "dense": 38}
-SOFTNESS = 20.0  # frames (100 ms at 200 fps, the paper's piano setting)
 GOALS = {"sparse": 1.5, "dense": 3.0}
 SOFTLOC_GOAL = 5.0
-
-
-def make_batch(rows: int, length: int, scenario: str, device: torch.device, seed: int = 0):
-    generator = torch.Generator().manual_seed(seed)
-    logits = torch.randn(rows, length, generator=generator) * 2.0 - 5.0
-    counts = torch.randint(0, SCENARIOS[scenario] + 1, (rows,), generator=generator)
-    order = torch.rand(rows, length, generator=generator).argsort(dim=1)
-    target = (order < counts[:, None]).to(torch.float32)
-    return logits.to(device), target.to(device), counts.to(device)
-
-
-def reference_counting_loss(logits: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """The authors' formulation: probability-space recursion with a 'rest' bin, a step per frame."""
-    bins = int(counts.max()) + 2
-    p = torch.sigmoid(logits)
-    state = torch.zeros(logits.shape[0], bins, dtype=logits.dtype, device=logits.device)
-    state[:, 0] = 1.0
-    zero = torch.zeros(logits.shape[0], 1, dtype=logits.dtype, device=logits.device)
-    for p_t in p.unbind(1):
-        moved = (state * p_t[:, None])[:, : bins - 1]
-        state = state + torch.cat([-moved, zero], dim=1) + torch.cat([zero, moved], dim=1)
-    return -torch.log(state.gather(1, counts[:, None]) + 1e-9).mean()
 
 
 def methods(target: torch.Tensor, counts: torch.Tensor) -> dict:
@@ -127,7 +104,7 @@ def loss_rows(device: torch.device, lengths, sizes, repeats: int, reference_max_
     for length in lengths:
         for rows in sizes:
             for scenario in SCENARIOS:
-                logits, target, counts = make_batch(rows, length, scenario, device)
+                logits, target, counts = make_batch(rows, length, scenario, device=device)
                 fns = methods(target, counts)
                 row = {"T": length, "N": rows, "counts": f"0..{SCENARIOS[scenario]}"}
                 for name, fn in fns.items():

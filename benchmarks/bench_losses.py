@@ -43,22 +43,23 @@ SCENARIOS = {"sparse": 1, "dense": 38}
 SOFTNESS = 20.0  # frames (100 ms at 200 fps, the paper's piano setting)
 
 
-def make_batch(rows: int, length: int, scenario: str, seed: int = 0):
+def make_batch(rows: int, length: int, scenario: str, seed: int = 0, device: str = "cpu"):
+    """Logits ``N(-5, 2)``, 0/1 targets and their counts ``(rows,)``, drawn on the CPU."""
     generator = torch.Generator().manual_seed(seed)
     logits = torch.randn(rows, length, generator=generator) * 2.0 - 5.0
     counts = torch.randint(0, SCENARIOS[scenario] + 1, (rows,), generator=generator)
     order = torch.rand(rows, length, generator=generator).argsort(dim=1)
     target = (order < counts[:, None]).to(torch.float32)
-    return logits, target, counts
+    return logits.to(device), target.to(device), counts.to(device)
 
 
 def reference_counting_loss(logits: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
     """The authors' formulation: probability-space recursion with a 'rest' bin, a step per frame."""
     bins = int(counts.max()) + 2
     p = torch.sigmoid(logits)
-    state = torch.zeros(logits.shape[0], bins, dtype=logits.dtype)
+    state = torch.zeros(logits.shape[0], bins, dtype=logits.dtype, device=logits.device)
     state[:, 0] = 1.0
-    zero = torch.zeros(logits.shape[0], 1, dtype=logits.dtype)
+    zero = torch.zeros(logits.shape[0], 1, dtype=logits.dtype, device=logits.device)
     for p_t in p.unbind(1):
         moved = (state * p_t[:, None])[:, : bins - 1]
         state = state + torch.cat([-moved, zero], dim=1) + torch.cat([zero, moved], dim=1)

@@ -30,24 +30,19 @@ from typing import Any
 import numpy as np
 from scipy import signal
 
+from .._checks import check_int, check_probability, check_real
+
 __all__ = ["AudioAugmentation", "augment_audio"]
 
 
 def _pair(value: Any, name: str, low: float, high: float) -> tuple[float, float]:
-    try:
-        a, b = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a pair of numbers (low, high), got {value!r}") from None
-    if not (math.isfinite(a) and math.isfinite(b) and low <= a <= b <= high):
+    """``(low, high)`` of finite numbers in ``[low, high]``, the first not above the second."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{name} must be a pair of numbers (low, high), got {value!r}")
+    a, b = (check_real(v, f"{name}[{i}]", low, high) for i, v in enumerate(value))
+    if a > b:
         raise ValueError(f"{name} must satisfy {low:g} <= low <= high <= {high:g}, got {value!r}")
     return a, b
-
-
-def _probability(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -108,15 +103,12 @@ class AudioAugmentation:
         set_ = object.__setattr__
         for name in ("reverb_probability", "eq_probability", "noise_probability",
                      "band_limit_probability", "clip_probability"):
-            set_(self, name, _probability(getattr(self, name), name))
+            set_(self, name, check_probability(getattr(self, name), name))
         for name, low, high in (("rt60_range", 0.05, 5.0), ("wet_range", 0.0, 2.0),
                                 ("snr_db_range", -10.0, 100.0), ("cutoff_range", 100.0, 1e5),
                                 ("highpass_range", 1.0, 1e4), ("gain_db", -60.0, 24.0)):
             set_(self, name, _pair(getattr(self, name), name, low, high))
-        if isinstance(self.eq_gain_db, bool) or not isinstance(self.eq_gain_db, (int, float)) \
-                or not 0.0 <= self.eq_gain_db <= 24.0:
-            raise ValueError(f"eq_gain_db must be a number in [0, 24], got {self.eq_gain_db!r}")
-        set_(self, "eq_gain_db", float(self.eq_gain_db))
+        set_(self, "eq_gain_db", check_real(self.eq_gain_db, "eq_gain_db", 0.0, 24.0))
 
     def to_dict(self) -> dict:
         """The settings as plain values (for configuration hashes and JSON)."""
@@ -212,9 +204,7 @@ def augment_audio(audio: np.ndarray, sample_rate: int, config: AudioAugmentation
         raise TypeError(f"config must be an AudioAugmentation, got {type(config).__name__}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) \
-            or sample_rate < 1000:
-        raise ValueError(f"sample_rate must be a whole number of Hz >= 1000, got {sample_rate!r}")
+    sample_rate = check_int(sample_rate, "sample_rate", 1000, unit="Hz")
     x = np.asarray(audio, dtype=np.float64)
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"audio must be mono samples (S,) with S >= 1, got shape {x.shape}")

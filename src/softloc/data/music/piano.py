@@ -242,8 +242,8 @@ def _vary_piano(notes: np.ndarray, config: PianoConfig, rng: np.random.Generator
         shift = np.interp(score, grid, warped) / tempo - score / tempo
         onsets = np.maximum(onsets + shift, 0.0)
         durations = durations * np.interp(score, grid, rate)
+    chord = np.unique(score, return_inverse=True)[1]  # chord index: notes of one score onset
     if config.chord_spread > 0 and len(notes):
-        chord = np.unique(score, return_inverse=True)[1]
         rank = np.zeros(len(notes))
         for index in np.unique(chord):  # 0 (lowest) .. 1 (highest) within each chord
             members = np.flatnonzero(chord == index)
@@ -256,12 +256,9 @@ def _vary_piano(notes: np.ndarray, config: PianoConfig, rng: np.random.Generator
         velocities = velocities + _smooth_curve(extra, score, config.velocity_contour,
                                                 config.drift_seconds)
     if config.melody_accent > 0 and len(notes):
-        chord = np.unique(score, return_inverse=True)[1]
-        top = np.zeros(len(notes), dtype=bool)
         highest = np.full(chord.max() + 1, -1.0)
         np.maximum.at(highest, chord, notes[:, 2])
-        top[notes[:, 2] == highest[chord]] = True
-        velocities = velocities + config.melody_accent * top
+        velocities = velocities + config.melody_accent * (notes[:, 2] == highest[chord])
     velocities = np.clip(np.round(velocities), 1, 127)
     offsets = onsets + durations
     if config.pedal > 0 and extra.random() < config.pedal and len(notes):

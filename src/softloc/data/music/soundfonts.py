@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..._io import write_atomic
+from ..._checks import check_int
 from ._common import _require, _sha256
 from .cache import _cache_root
 
@@ -200,9 +201,7 @@ def render_notes(onsets, pitches, velocities, offsets=None, *, font, sample_rate
         raise ValueError("onsets must be finite and >= 0 (seconds)")
     if np.any((velocities < 1) | (velocities > 127)) or np.any((pitches < 0) | (pitches > 127)):
         raise ValueError("pitches must be in 0 .. 127 and velocities in 1 .. 127")
-    if isinstance(program, bool) or not isinstance(program, (int, np.integer)) \
-            or not 0 <= program <= 127:
-        raise ValueError(f"program must be a General-MIDI program in 0 .. 127, got {program!r}")
+    program = check_int(program, "program", 0, maximum=127)
     on_samples = np.round(onsets * sample_rate).astype(np.int64)
     rows = [np.stack([on_samples, np.ones_like(on_samples), pitches, velocities], axis=1)]
     end = float(onsets.max()) if onsets.size else 0.0
@@ -216,7 +215,7 @@ def render_notes(onsets, pitches, velocities, offsets=None, *, font, sample_rate
     events = events[np.lexsort((events[:, 2], events[:, 1], events[:, 0]))]
     num_samples = int(math.ceil((end + tail) * sample_rate))
     audio = _render_events(events, num_samples, font=Path(font), sample_rate=sample_rate,
-                           drums=drums, program=int(program))
+                           drums=drums, program=program)
     return audio, on_samples / sample_rate
 
 
